@@ -1,0 +1,518 @@
+//! Markov-chain sequences for in-context learning (after "From Markov to Laplace").
+//!
+//! Each sequence is an order-`k` chain over `V` symbols. The chain is either fixed (given by
+//! the user) or drawn per sequence with every transition row ~ Dirichlet(alpha); with
+//! `switch_every > 0` a fresh chain is drawn every `switch_every` positions. The first `k`
+//! symbols are uniform. Labels: the Bayes-optimal (add-alpha) predictive distribution of each
+//! symbol given the symbols before it, and the true transition row that generated it.
+
+use rand::RngExt;
+use rand_distr::{Distribution, Exp1, Gamma};
+use rayon::prelude::*;
+
+use crate::error::{ensure, KleeneError, Result};
+use crate::limits::check_elements;
+use crate::pool::with_threads;
+use crate::rng::{ItemRng, StreamKey, U32Draws};
+use crate::token::TokenId;
+
+/// Largest vocabulary.
+pub const MAX_VOCAB: usize = 1 << 16;
+/// Largest transition table, `V^(order+1)` entries.
+pub const MAX_TABLE: usize = 1 << 24;
+/// Longest sequence.
+pub const MAX_LENGTH: usize = 1 << 24;
+/// Allowed Dirichlet concentration range.
+pub const ALPHA_RANGE: (f64, f64) = (1e-3, 1e6);
+
+/// 2^32 as the scale of the fixed-point cumulative thresholds used for sampling.
+const SCALE: f64 = 4_294_967_296.0;
+
+/// Configuration of the `markov` task.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MarkovConfig {
+    pub vocab_size: usize,
+    pub order: usize,
+    pub length: usize,
+    /// Dirichlet concentration of each transition row (ignored for a fixed chain).
+    pub alpha: f64,
+    /// Draw a new chain every this many positions; 0 = one chain per sequence.
+    pub switch_every: usize,
+    /// A fixed chain, row-major `[V^order, V]`; row `s` is the context whose base-V digits
+    /// are the last `order` symbols, oldest first.
+    pub transition: Option<Vec<f64>>,
+}
+
+/// Which label arrays to fill besides the tokens.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MarkovLabels {
+    pub bayes: bool,
+    pub true_probs: bool,
+}
+
+/// A generated batch: `tokens [B, T]`, optional `bayes [B, T, V]` and `true_probs [B, T, V]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MarkovBatch<T> {
+    pub tokens: Vec<T>,
+    pub bayes: Option<Vec<f32>>,
+    pub true_probs: Option<Vec<f32>>,
+}
+
+impl MarkovConfig {
+    /// Number of contexts, `V^order`.
+    pub fn num_states(&self) -> usize {
+        self.vocab_size.pow(self.order as u32)
+    }
+
+    /// Checks every parameter and returns the first violation.
+    pub fn validate(&self) -> Result<()> {
+        let v = self.vocab_size;
+        ensure((2..=MAX_VOCAB).contains(&v), "vocab_size", || {
+            format!("must be in 2..={MAX_VOCAB}, got {v}")
+        })?;
+        let table = (v as u128).checked_pow(self.order as u32 + 1);
+        ensure(
+            self.order <= 64 && table.is_some_and(|n| n <= MAX_TABLE as u128),
+            "order",
+            || {
+                format!(
+                    "vocab_size^(order+1) must be at most {MAX_TABLE}, got {v}^{}",
+                    self.order + 1
+                )
+            },
+        )?;
+        ensure((1..=MAX_LENGTH).contains(&self.length), "length", || {
+            format!("must be in 1..={MAX_LENGTH}, got {}", self.length)
+        })?;
+        let (lo, hi) = ALPHA_RANGE;
+        ensure(self.alpha >= lo && self.alpha <= hi, "alpha", || {
+            format!("must be in [{lo}, {hi}], got {}", self.alpha)
+        })?;
+        if let Some(t) = &self.transition {
+            self.validate_transition(t)?;
+        }
+        Ok(())
+    }
+
+    fn validate_transition(&self, t: &[f64]) -> Result<()> {
+        let (s, v) = (self.num_states(), self.vocab_size);
+        ensure(t.len() == s * v, "transition", || {
+            format!("must have vocab_size^order = {s} rows of vocab_size = {v} entries ({} values), got {} values", s * v, t.len())
+        })?;
+        for (row, probs) in t.chunks(v).enumerate() {
+            ensure(
+                probs.iter().all(|p| p.is_finite() && *p >= 0.0),
+                "transition",
+                || format!("row {row} has a negative or non-finite entry"),
+            )?;
+            let sum: f64 = probs.iter().sum();
+            ensure((sum - 1.0).abs() <= 1e-6, "transition", || {
+                format!("row {row} sums to {sum}, not 1")
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// A chain ready for sampling: probabilities and fixed-point cumulative thresholds.
+#[derive(Clone)]
+struct Chain {
+    probs: Vec<f64>,
+    /// `cum[s*V + j]` = round(2^32 * P(symbol <= j | s)); the last entry of a row is 2^32.
+    cum: Vec<u64>,
+}
+
+impl Chain {
+    fn zeros(states: usize, v: usize) -> Self {
+        Chain {
+            probs: vec![0.0; states * v],
+            cum: vec![0; states * v],
+        }
+    }
+
+    fn from_probs(probs: &[f64], v: usize) -> Self {
+        let mut chain = Chain::zeros(probs.len() / v, v);
+        chain.probs.copy_from_slice(probs);
+        for row in 0..probs.len() / v {
+            chain.set_row_thresholds(row, v);
+        }
+        chain
+    }
+
+    fn set_row_thresholds(&mut self, row: usize, v: usize) {
+        let probs = &mut self.probs[row * v..(row + 1) * v];
+        let sum: f64 = probs.iter().sum();
+        let mut acc = 0.0;
+        for (p, c) in probs.iter_mut().zip(&mut self.cum[row * v..(row + 1) * v]) {
+            *p /= sum;
+            acc += *p;
+            *c = (acc * SCALE).round().min(SCALE) as u64;
+        }
+        self.cum[(row + 1) * v - 1] = 1 << 32;
+    }
+
+    /// Redraws every row from Dirichlet(alpha) as normalised Gamma(alpha) variates. For
+    /// alpha < 1 the variates are drawn in log space so that a row cannot underflow to zero.
+    fn redraw(&mut self, alpha: f64, v: usize, rng: &mut ItemRng) {
+        let gamma = GammaSampler::new(alpha);
+        for row in 0..self.probs.len() / v {
+            let cells = &mut self.probs[row * v..(row + 1) * v];
+            if alpha < 1.0 {
+                for c in cells.iter_mut() {
+                    *c = gamma.sample_ln(rng);
+                }
+                let max = cells.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                for c in cells.iter_mut() {
+                    *c = (*c - max).exp();
+                }
+            } else {
+                for c in cells.iter_mut() {
+                    *c = gamma.sample(rng);
+                }
+            }
+            self.set_row_thresholds(row, v);
+        }
+    }
+
+    #[inline(always)]
+    fn sample(&self, state: usize, v: usize, u: u32) -> u32 {
+        let row = &self.cum[state * v..state * v + v];
+        let u = u as u64;
+        if v <= 32 {
+            // Branch-free count of thresholds <= u (the sampled symbol).
+            row.iter().map(|&c| (c <= u) as u32).sum()
+        } else {
+            row.partition_point(|&c| c <= u) as u32
+        }
+    }
+}
+
+/// Gamma(alpha, 1) variates: exponential for alpha = 1 (the Laplace prior, the common
+/// case), Marsaglia-Tsang otherwise, and for alpha < 1 in log space through
+/// Gamma(a) = Gamma(a + 1) * U^(1/a).
+struct GammaSampler {
+    alpha: f64,
+    gamma: Gamma<f64>,
+}
+
+impl GammaSampler {
+    fn new(alpha: f64) -> Self {
+        let shape = if alpha < 1.0 { alpha + 1.0 } else { alpha };
+        GammaSampler {
+            alpha,
+            gamma: Gamma::new(shape, 1.0).expect("validated alpha"),
+        }
+    }
+
+    fn sample(&self, rng: &mut ItemRng) -> f64 {
+        if self.alpha == 1.0 {
+            Exp1.sample(rng)
+        } else {
+            self.gamma.sample(rng)
+        }
+    }
+
+    fn sample_ln(&self, rng: &mut ItemRng) -> f64 {
+        let u: f64 = 1.0 - rng.random::<f64>(); // in (0, 1]
+        self.gamma.sample(rng).ln() + u.ln() / self.alpha
+    }
+}
+
+/// Per-context transition counts for the add-alpha predictor.
+struct Counts {
+    by_symbol: Vec<u32>,
+    total: Vec<u32>,
+}
+
+/// One sequence's output rows.
+struct RowOut<'a, T> {
+    tokens: &'a mut [T],
+    bayes: Option<&'a mut [f32]>,
+    true_probs: Option<&'a mut [f32]>,
+}
+
+/// Generates sequences `start .. start + count` of the stream keyed by `key`.
+pub fn generate<T: TokenId>(
+    cfg: &MarkovConfig,
+    key: StreamKey,
+    start: u64,
+    count: usize,
+    labels: MarkovLabels,
+    threads: Option<usize>,
+) -> Result<MarkovBatch<T>> {
+    cfg.validate()?;
+    if (cfg.vocab_size as u64 - 1) > T::MAX_ID {
+        return Err(KleeneError::invalid(
+            "dtype",
+            format!("cannot hold token ids up to {}", cfg.vocab_size - 1),
+        ));
+    }
+    let (t, v) = (cfg.length, cfg.vocab_size);
+    let label_arrays = labels.bayes as usize + labels.true_probs as usize;
+    let token_bytes = std::mem::size_of::<T>() + label_arrays * 4 * v;
+    let n_tokens = check_elements("markov batch", &[count, t], token_bytes)?;
+    let n_label = n_tokens * v;
+
+    let mut tokens = vec![T::default(); n_tokens];
+    let mut bayes = labels.bayes.then(|| vec![0f32; n_label]);
+    let mut true_probs = labels.true_probs.then(|| vec![0f32; n_label]);
+    let fixed = cfg.transition.as_ref().map(|p| Chain::from_probs(p, v));
+
+    let bayes_rows = split_rows(bayes.as_deref_mut(), t * v, count);
+    let true_rows = split_rows(true_probs.as_deref_mut(), t * v, count);
+    with_threads(threads, || {
+        tokens
+            .par_chunks_mut(t.max(1))
+            .zip(bayes_rows)
+            .zip(true_rows)
+            .enumerate()
+            .for_each(|(i, ((tok, b), tp))| {
+                let out = RowOut {
+                    tokens: tok,
+                    bayes: b,
+                    true_probs: tp,
+                };
+                sample_sequence(cfg, fixed.as_ref(), key.item_rng(start + i as u64), out);
+            });
+    });
+    Ok(MarkovBatch {
+        tokens,
+        bayes,
+        true_probs,
+    })
+}
+
+fn split_rows(buf: Option<&mut [f32]>, row: usize, count: usize) -> Vec<Option<&mut [f32]>> {
+    match buf {
+        Some(b) => b.chunks_mut(row.max(1)).map(Some).collect(),
+        None => (0..count).map(|_| None).collect(),
+    }
+}
+
+fn sample_sequence<T: TokenId>(
+    cfg: &MarkovConfig,
+    fixed: Option<&Chain>,
+    rng: ItemRng,
+    mut out: RowOut<'_, T>,
+) {
+    let (v, k, len) = (cfg.vocab_size, cfg.order, cfg.length);
+    let mut draws = U32Draws::new(rng);
+    let mut history: Vec<u32> = Vec::with_capacity(k);
+    // The first `order` symbols are uniform.
+    for t in 0..k.min(len) {
+        let x = draws.rng_mut().random_range(0..v as u32);
+        history.push(x);
+        out.tokens[t] = T::from_id(x);
+        fill_uniform(&mut out, t, v);
+    }
+    let mut state = history.iter().fold(0usize, |s, &x| s * v + x as usize);
+    let lead_weight = if k == 0 { 0 } else { v.pow(k as u32 - 1) };
+    let mut chain = fixed
+        .cloned()
+        .unwrap_or_else(|| Chain::zeros(cfg.num_states(), v));
+    let needs_counts = out.bayes.is_some();
+    let mut counts = Counts {
+        by_symbol: vec![0; if needs_counts { chain.cum.len() } else { 0 }],
+        total: vec![0; if needs_counts { cfg.num_states() } else { 0 }],
+    };
+    let segment = if cfg.switch_every == 0 {
+        len
+    } else {
+        cfg.switch_every
+    };
+    let mut t = k;
+    while t < len {
+        let end = ((t / segment + 1) * segment).min(len);
+        if fixed.is_none() {
+            chain.redraw(cfg.alpha, v, draws.rng_mut());
+        }
+        counts.by_symbol.fill(0);
+        counts.total.fill(0);
+        let ctx = Segment {
+            v,
+            k,
+            lead_weight,
+            alpha: cfg.alpha,
+            chain: &chain,
+        };
+        state = if needs_counts || out.true_probs.is_some() {
+            ctx.run_labelled(&mut draws, &mut out, &mut counts, state, t..end)
+        } else {
+            ctx.run_plain(&mut draws, out.tokens, state, t..end)
+        };
+        t = end;
+    }
+}
+
+fn fill_uniform<T>(out: &mut RowOut<'_, T>, t: usize, v: usize) {
+    let u = 1.0 / v as f32;
+    for buf in [out.bayes.as_deref_mut(), out.true_probs.as_deref_mut()]
+        .into_iter()
+        .flatten()
+    {
+        buf[t * v..(t + 1) * v].fill(u);
+    }
+}
+
+/// A run of positions generated by one chain.
+struct Segment<'a> {
+    v: usize,
+    k: usize,
+    lead_weight: usize,
+    alpha: f64,
+    chain: &'a Chain,
+}
+
+impl Segment<'_> {
+    /// The context after appending `x` at position `t`.
+    #[inline(always)]
+    fn next_state<T: TokenId>(&self, tokens: &[T], state: usize, t: usize, x: u32) -> usize {
+        if self.k == 0 {
+            return 0;
+        }
+        let lead = to_usize(tokens[t - self.k]);
+        (state - lead * self.lead_weight) * self.v + x as usize
+    }
+
+    fn run_plain<T: TokenId>(
+        &self,
+        draws: &mut U32Draws,
+        tokens: &mut [T],
+        mut state: usize,
+        range: std::ops::Range<usize>,
+    ) -> usize {
+        if self.v == 2 && self.k == 1 {
+            // The common binary order-1 case: the state is the previous symbol.
+            // Indexing (not branching) on the state avoids a mispredicted branch per symbol.
+            let thresholds = [self.chain.cum[0], self.chain.cum[2]];
+            for tok in &mut tokens[range] {
+                let u = draws.next() as u64;
+                state = (u >= thresholds[state & 1]) as usize;
+                *tok = T::from_id(state as u32);
+            }
+            return state;
+        }
+        for t in range {
+            let x = self.chain.sample(state, self.v, draws.next());
+            state = self.next_state(tokens, state, t, x);
+            tokens[t] = T::from_id(x);
+        }
+        state
+    }
+
+    fn run_labelled<T: TokenId>(
+        &self,
+        draws: &mut U32Draws,
+        out: &mut RowOut<'_, T>,
+        counts: &mut Counts,
+        mut state: usize,
+        range: std::ops::Range<usize>,
+    ) -> usize {
+        let v = self.v;
+        let row_of = |s: usize| s * v..(s + 1) * v;
+        for t in range {
+            let here = t * v..(t + 1) * v;
+            if let Some(b) = out.bayes.as_deref_mut() {
+                let denom = counts.total[state] as f64 + v as f64 * self.alpha;
+                for (dst, &n) in b[here.clone()]
+                    .iter_mut()
+                    .zip(&counts.by_symbol[row_of(state)])
+                {
+                    *dst = ((n as f64 + self.alpha) / denom) as f32;
+                }
+            }
+            if let Some(tp) = out.true_probs.as_deref_mut() {
+                for (dst, &p) in tp[here].iter_mut().zip(&self.chain.probs[row_of(state)]) {
+                    *dst = p as f32;
+                }
+            }
+            let x = self.chain.sample(state, v, draws.next());
+            if !counts.total.is_empty() {
+                counts.by_symbol[state * v + x as usize] += 1;
+                counts.total[state] += 1;
+            }
+            state = self.next_state(out.tokens, state, t, x);
+            out.tokens[t] = T::from_id(x);
+        }
+        state
+    }
+}
+
+#[inline(always)]
+fn to_usize<T: TokenId>(x: T) -> usize {
+    x.to_id() as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(v: usize, k: usize, len: usize) -> MarkovConfig {
+        MarkovConfig {
+            vocab_size: v,
+            order: k,
+            length: len,
+            alpha: 1.0,
+            switch_every: 0,
+            transition: None,
+        }
+    }
+
+    #[test]
+    fn rejects_bad_parameters() {
+        assert!(cfg(1, 1, 10).validate().is_err());
+        assert!(cfg(2, 30, 10).validate().is_err());
+        assert!(cfg(2, 1, 0).validate().is_err());
+        let mut c = cfg(2, 1, 10);
+        c.alpha = 0.0;
+        assert!(c.validate().is_err());
+        c.alpha = 1.0;
+        c.transition = Some(vec![0.5, 0.5, 0.2, 0.7]);
+        assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn tokens_stay_in_vocabulary_and_labels_normalise() {
+        let c = cfg(5, 2, 40);
+        let labels = MarkovLabels {
+            bayes: true,
+            true_probs: true,
+        };
+        let b = generate::<i32>(&c, StreamKey::new(1, 2), 0, 8, labels, Some(1)).unwrap();
+        assert!(b.tokens.iter().all(|&x| (0..5).contains(&x)));
+        for probs in [b.bayes.unwrap(), b.true_probs.unwrap()] {
+            for row in probs.chunks(5) {
+                let s: f32 = row.iter().sum();
+                assert!((s - 1.0).abs() < 1e-5);
+            }
+        }
+    }
+
+    #[test]
+    fn plain_and_labelled_paths_agree_on_tokens() {
+        for (v, k) in [(2, 1), (3, 2), (2, 0), (40, 1)] {
+            let mut c = cfg(v, k, 50);
+            c.switch_every = 7;
+            let key = StreamKey::new(3, 4);
+            let plain = generate::<i32>(&c, key, 5, 6, MarkovLabels::default(), Some(1)).unwrap();
+            let labels = MarkovLabels {
+                bayes: true,
+                true_probs: false,
+            };
+            let full = generate::<i32>(&c, key, 5, 6, labels, Some(2)).unwrap();
+            assert_eq!(plain.tokens, full.tokens);
+        }
+    }
+
+    #[test]
+    fn tiny_alpha_gives_valid_rows() {
+        let mut c = cfg(4, 1, 100);
+        c.alpha = 1e-3;
+        let labels = MarkovLabels {
+            bayes: false,
+            true_probs: true,
+        };
+        let b = generate::<u8>(&c, StreamKey::new(0, 0), 0, 4, labels, Some(1)).unwrap();
+        assert!(b.true_probs.unwrap().iter().all(|p| p.is_finite()));
+    }
+}

@@ -1,0 +1,103 @@
+//! Shared conversions: error mapping, panic guard, numpy output, dtype dispatch.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use kleene_core::KleeneError;
+use numpy::ndarray::{ArrayD, IxDyn};
+use numpy::{Element, IntoPyArray};
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+
+/// Maps a core error to a Python `ValueError` carrying the core's message.
+pub fn to_py_err(e: KleeneError) -> PyErr {
+    PyValueError::new_err(e.to_string())
+}
+
+/// Runs `work` without the GIL, turning core errors into `ValueError` and any panic into a
+/// `RuntimeError` (a Rust panic must never cross into Python).
+pub fn run_detached<R: Send>(
+    py: Python<'_>,
+    work: impl FnOnce() -> kleene_core::Result<R> + Send,
+) -> PyResult<R> {
+    let outcome = py.detach(|| catch_unwind(AssertUnwindSafe(work)));
+    match outcome {
+        Ok(result) => result.map_err(to_py_err),
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(PyRuntimeError::new_err(format!(
+                "kleene internal error (please report): {msg}"
+            )))
+        }
+    }
+}
+
+/// Moves a flat vector into a numpy array of the given shape without copying.
+pub fn to_numpy<'py, T: Element>(
+    py: Python<'py>,
+    data: Vec<T>,
+    shape: &[usize],
+) -> PyResult<Bound<'py, PyAny>> {
+    let array = ArrayD::from_shape_vec(IxDyn(shape), data)
+        .map_err(|e| PyRuntimeError::new_err(format!("kleene internal shape error: {e}")))?;
+    Ok(array.into_pyarray(py).into_any())
+}
+
+/// The token dtypes a caller may ask for.
+#[derive(Clone, Copy)]
+pub enum TokenDtype {
+    U8,
+    U16,
+    I16,
+    I32,
+    I64,
+}
+
+impl TokenDtype {
+    pub fn parse(name: &str) -> PyResult<Self> {
+        Ok(match name {
+            "uint8" => TokenDtype::U8,
+            "uint16" => TokenDtype::U16,
+            "int16" => TokenDtype::I16,
+            "int32" => TokenDtype::I32,
+            "int64" => TokenDtype::I64,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "invalid `dtype`: {other:?}; allowed: uint8, uint16, int16, int32, int64"
+                )))
+            }
+        })
+    }
+}
+
+/// Calls `$body` with `$t` bound to the Rust type of a `TokenDtype`.
+#[macro_export]
+macro_rules! with_token_type {
+    ($dtype:expr, $t:ident => $body:expr) => {
+        match $dtype {
+            $crate::convert::TokenDtype::U8 => {
+                type $t = u8;
+                $body
+            }
+            $crate::convert::TokenDtype::U16 => {
+                type $t = u16;
+                $body
+            }
+            $crate::convert::TokenDtype::I16 => {
+                type $t = i16;
+                $body
+            }
+            $crate::convert::TokenDtype::I32 => {
+                type $t = i32;
+                $body
+            }
+            $crate::convert::TokenDtype::I64 => {
+                type $t = i64;
+                $body
+            }
+        }
+    };
+}

@@ -1,0 +1,21 @@
+//! The `kleene._core` extension: thin PyO3 bindings over kleene-core.
+//! One file per core module; each exports `init(m)`. No algorithms live here.
+
+use pyo3::prelude::*;
+
+mod convert;
+mod markov;
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(default_threads, m)?)?;
+    markov::init(m)?;
+    Ok(())
+}
+
+/// The thread count used when none is given: `KLEENE_NUM_THREADS` or the number of cores.
+#[pyfunction]
+fn default_threads() -> usize {
+    kleene_core::pool::default_threads()
+}
