@@ -386,14 +386,14 @@ impl Segment<'_> {
             // Indexing (not branching) on the state avoids a mispredicted branch per symbol.
             let thresholds = [self.chain.cum[0], self.chain.cum[2]];
             for tok in &mut tokens[range] {
-                let u = draws.next() as u64;
+                let u = draws.next_u32() as u64;
                 state = (u >= thresholds[state & 1]) as usize;
                 *tok = T::from_id(state as u32);
             }
             return state;
         }
         for t in range {
-            let x = self.chain.sample(state, self.v, draws.next());
+            let x = self.chain.sample(state, self.v, draws.next_u32());
             state = self.next_state(tokens, state, t, x);
             tokens[t] = T::from_id(x);
         }
@@ -426,7 +426,7 @@ impl Segment<'_> {
                     *dst = p as f32;
                 }
             }
-            let x = self.chain.sample(state, v, draws.next());
+            let x = self.chain.sample(state, v, draws.next_u32());
             if !counts.total.is_empty() {
                 counts.by_symbol[state * v + x as usize] += 1;
                 counts.total[state] += 1;

@@ -64,7 +64,7 @@ impl U32Draws {
     }
 
     #[inline(always)]
-    pub fn next(&mut self) -> u32 {
+    pub fn next_u32(&mut self) -> u32 {
         use rand::Rng;
         if self.has_spare {
             self.has_spare = false;
