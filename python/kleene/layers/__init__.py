@@ -1,0 +1,4 @@
+"""Drop-in PyTorch modules built on :mod:`kleene.triton_kernels`.
+
+Importing this package imports torch; ``import kleene`` does not.
+"""
