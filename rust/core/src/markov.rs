@@ -258,23 +258,34 @@ pub fn generate<T: TokenId>(
     let mut true_probs = labels.true_probs.then(|| vec![0f32; n_label]);
     let fixed = cfg.transition.as_ref().map(|p| Chain::from_probs(p, v));
 
-    let bayes_rows = split_rows(bayes.as_deref_mut(), t * v, count);
-    let true_rows = split_rows(true_probs.as_deref_mut(), t * v, count);
-    with_threads(threads, || {
-        tokens
-            .par_chunks_mut(t.max(1))
-            .zip(bayes_rows)
-            .zip(true_rows)
-            .enumerate()
-            .for_each(|(i, ((tok, b), tp))| {
-                let out = RowOut {
-                    tokens: tok,
-                    bayes: b,
-                    true_probs: tp,
-                };
-                sample_sequence(cfg, fixed.as_ref(), key.item_rng(start + i as u64), out);
-            });
-    });
+    if !labels.bayes && !labels.true_probs && v == 2 && cfg.order == 1 {
+        with_threads(threads, || {
+            tokens
+                .par_chunks_mut(GROUP * t)
+                .enumerate()
+                .for_each(|(g, block)| {
+                    binary_group(cfg, fixed.as_ref(), key, start + (g * GROUP) as u64, block)
+                });
+        });
+    } else {
+        let bayes_rows = split_rows(bayes.as_deref_mut(), t * v, count);
+        let true_rows = split_rows(true_probs.as_deref_mut(), t * v, count);
+        with_threads(threads, || {
+            tokens
+                .par_chunks_mut(t)
+                .zip(bayes_rows)
+                .zip(true_rows)
+                .enumerate()
+                .for_each(|(i, ((tok, b), tp))| {
+                    let out = RowOut {
+                        tokens: tok,
+                        bayes: b,
+                        true_probs: tp,
+                    };
+                    sample_sequence(cfg, fixed.as_ref(), key.item_rng(start + i as u64), out);
+                });
+        });
+    }
     Ok(MarkovBatch {
         tokens,
         bayes,
@@ -286,6 +297,95 @@ fn split_rows(buf: Option<&mut [f32]>, row: usize, count: usize) -> Vec<Option<&
     match buf {
         Some(b) => b.chunks_mut(row.max(1)).map(Some).collect(),
         None => (0..count).map(|_| None).collect(),
+    }
+}
+
+/// Rows sampled together by the interleaved binary path.
+const GROUP: usize = 4;
+
+/// Position ranges `[k, len)` split where a new chain starts (every `switch_every`).
+fn segments(cfg: &MarkovConfig, k: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
+    let len = cfg.length;
+    let every = if cfg.switch_every == 0 {
+        len
+    } else {
+        cfg.switch_every
+    };
+    let mut t = k;
+    std::iter::from_fn(move || {
+        (t < len).then(|| {
+            let end = ((t / every + 1) * every).min(len);
+            let range = t..end;
+            t = end;
+            range
+        })
+    })
+}
+
+/// Binary order-1 chains without labels, `GROUP` rows at a time. Each row draws from its own
+/// generator in exactly the order `sample_sequence` does, so the output is identical; running
+/// the rows' dependency chains side by side only lets the CPU overlap them.
+fn binary_group<T: TokenId>(
+    cfg: &MarkovConfig,
+    fixed: Option<&Chain>,
+    key: StreamKey,
+    first: u64,
+    block: &mut [T],
+) {
+    let len = cfg.length;
+    if block.len() != GROUP * len {
+        for (r, row) in block.chunks_mut(len).enumerate() {
+            let out = RowOut {
+                tokens: row,
+                bayes: None,
+                true_probs: None,
+            };
+            sample_sequence(cfg, fixed, key.item_rng(first + r as u64), out);
+        }
+        return;
+    }
+    let mut draws: [U32Draws; GROUP] =
+        std::array::from_fn(|r| U32Draws::new(key.item_rng(first + r as u64)));
+    let mut rows: Vec<&mut [T]> = block.chunks_mut(len).collect();
+    let mut state = [0usize; GROUP];
+    for r in 0..GROUP {
+        state[r] = draws[r].rng_mut().random_range(0..2u32) as usize;
+        rows[r][0] = T::from_id(state[r] as u32);
+    }
+    let mut chain = fixed.cloned().unwrap_or_else(|| Chain::zeros(2, 2));
+    let mut thresholds = [[0u64; 2]; GROUP];
+    for range in segments(cfg, 1) {
+        for r in 0..GROUP {
+            if fixed.is_none() {
+                chain.redraw(cfg.alpha, 2, draws[r].rng_mut());
+            }
+            thresholds[r] = [chain.cum[0], chain.cum[2]];
+        }
+        // All rows make the same sequence of calls, so they share the spare-half state.
+        let mut t = range.start;
+        let step = |r: usize, u: u32, state: &mut [usize; GROUP]| {
+            state[r] = (u as u64 >= thresholds[r][state[r] & 1]) as usize;
+            T::from_id(state[r] as u32)
+        };
+        if draws[0].has_spare() && t < range.end {
+            for r in 0..GROUP {
+                rows[r][t] = step(r, draws[r].next_u32(), &mut state);
+            }
+            t += 1;
+        }
+        while t + 1 < range.end {
+            for r in 0..GROUP {
+                let (u0, u1) = draws[r].next_pair();
+                rows[r][t] = step(r, u0, &mut state);
+                rows[r][t + 1] = step(r, u1, &mut state);
+            }
+            t += 2;
+        }
+        if t < range.end {
+            for r in 0..GROUP {
+                rows[r][t] = step(r, draws[r].next_u32(), &mut state);
+            }
+        }
     }
 }
 
@@ -315,14 +415,7 @@ fn sample_sequence<T: TokenId>(
         by_symbol: vec![0; if needs_counts { chain.cum.len() } else { 0 }],
         total: vec![0; if needs_counts { cfg.num_states() } else { 0 }],
     };
-    let segment = if cfg.switch_every == 0 {
-        len
-    } else {
-        cfg.switch_every
-    };
-    let mut t = k;
-    while t < len {
-        let end = ((t / segment + 1) * segment).min(len);
+    for range in segments(cfg, k) {
         if fixed.is_none() {
             chain.redraw(cfg.alpha, v, draws.rng_mut());
         }
@@ -336,11 +429,10 @@ fn sample_sequence<T: TokenId>(
             chain: &chain,
         };
         state = if needs_counts || out.true_probs.is_some() {
-            ctx.run_labelled(&mut draws, &mut out, &mut counts, state, t..end)
+            ctx.run_labelled(&mut draws, &mut out, &mut counts, state, range)
         } else {
-            ctx.run_plain(&mut draws, out.tokens, state, t..end)
+            ctx.run_plain(&mut draws, out.tokens, state, range)
         };
-        t = end;
     }
 }
 

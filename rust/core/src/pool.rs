@@ -4,6 +4,7 @@
 //! threads. Keying pools by pid makes a forked DataLoader worker build a fresh pool on first
 //! use instead of deadlocking; the parent's stale pool is leaked in the child, never joined.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -30,11 +31,38 @@ pub fn default_threads() -> usize {
         })
 }
 
+/// Runs `work` on the calling thread, inside a one-thread pool made of that thread, so that
+/// rayon's parallel iterators run inline instead of spreading over the global pool (and
+/// without the cost of handing the work to another thread).
+fn with_current_thread<R: Send>(work: impl FnOnce() -> R + Send) -> R {
+    thread_local! {
+        // (pid, pool): a pool built before a fork is replaced in the child. Pools are leaked
+        // (one per calling thread and process) so that no pool is ever joined.
+        static OWN: Cell<Option<(u32, &'static ThreadPool)>> = const { Cell::new(None) };
+    }
+    let pid = std::process::id();
+    let pool = match OWN.get() {
+        Some((p, pool)) if p == pid => pool,
+        _ => {
+            let pool: &'static ThreadPool = Box::leak(Box::new(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(1)
+                    .use_current_thread()
+                    .build()
+                    .expect("building a one-thread rayon pool"),
+            ));
+            OWN.set(Some((pid, pool)));
+            pool
+        }
+    };
+    pool.install(work)
+}
+
 /// Runs `work` on a pool of `threads` threads (`None` or 0: [`default_threads`]).
 pub fn with_threads<R: Send>(threads: Option<usize>, work: impl FnOnce() -> R + Send) -> R {
     let n = threads.filter(|&n| n > 0).unwrap_or_else(default_threads);
     if n == 1 {
-        return work();
+        return with_current_thread(work);
     }
     let key = (std::process::id(), n);
     let pool = {

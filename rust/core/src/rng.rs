@@ -76,6 +76,21 @@ impl U32Draws {
         }
     }
 
+    /// Whether the high half of the last 64-bit output is still unused.
+    #[inline(always)]
+    pub fn has_spare(&self) -> bool {
+        self.has_spare
+    }
+
+    /// The next two draws, the same as two calls of `next_u32`; only when no spare is pending.
+    #[inline(always)]
+    pub fn next_pair(&mut self) -> (u32, u32) {
+        use rand::Rng;
+        debug_assert!(!self.has_spare);
+        let x = self.rng.next_u64();
+        (x as u32, (x >> 32) as u32)
+    }
+
     pub fn rng_mut(&mut self) -> &mut ItemRng {
         &mut self.rng
     }
