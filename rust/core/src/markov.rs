@@ -427,6 +427,7 @@ fn sample_sequence<T: TokenId>(
             lead_weight,
             alpha: cfg.alpha,
             chain: &chain,
+            known_chain: fixed.is_some(),
         };
         state = if needs_counts || out.true_probs.is_some() {
             ctx.run_labelled(&mut draws, &mut out, &mut counts, state, range)
@@ -453,6 +454,8 @@ struct Segment<'a> {
     lead_weight: usize,
     alpha: f64,
     chain: &'a Chain,
+    /// The chain is fixed by the user (so the predictor knows it).
+    known_chain: bool,
 }
 
 impl Segment<'_> {
@@ -504,7 +507,15 @@ impl Segment<'_> {
         let row_of = |s: usize| s * v..(s + 1) * v;
         for t in range {
             let here = t * v..(t + 1) * v;
-            if let Some(b) = out.bayes.as_deref_mut() {
+            if let (Some(b), true) = (out.bayes.as_deref_mut(), self.known_chain) {
+                // A known chain is its own Bayes-optimal predictor.
+                for (dst, &p) in b[here.clone()]
+                    .iter_mut()
+                    .zip(&self.chain.probs[row_of(state)])
+                {
+                    *dst = p as f32;
+                }
+            } else if let Some(b) = out.bayes.as_deref_mut() {
                 let denom = counts.total[state] as f64 + v as f64 * self.alpha;
                 for (dst, &n) in b[here.clone()]
                     .iter_mut()

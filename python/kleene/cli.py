@@ -1,0 +1,210 @@
+"""The ``kleene`` command: list tasks, generate datasets, show samples, render pictures.
+
+Examples::
+
+    kleene tasks
+    kleene generate                                   # 10,000 items of the default task
+    kleene generate markov --set order=2 --num 100000 --seed 1 --out a.npz
+    kleene show markov --set vocab_size=3 --num 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from . import tasks
+from .io import FORMATS, DatasetWriter, format_of
+
+DEFAULT_TASK = "markov"
+
+
+class _Parser(argparse.ArgumentParser):
+    """Reports usage errors as one line on stderr with exit code 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        _fail(f"{message} (see `{self.prog} --help`)")
+
+
+def _fail(message: str) -> None:
+    print(f"kleene: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def parse_settings(pairs: list[str]) -> dict[str, Any]:
+    """``key=value`` strings to parameters; values are JSON where they parse, else strings.
+
+    Example:
+        >>> parse_settings(["order=2", "alpha=0.5", "labels=bayes", "transition=[[1,0],[0,1]]"])
+        {'order': 2, 'alpha': 0.5, 'labels': 'bayes', 'transition': [[1, 0], [0, 1]]}
+    """
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set expects key=value, got {pair!r}")
+        try:
+            params[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            params[key] = raw
+    return params
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="kleene", description="Fast, seedable formal-language datasets.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    sub.add_parser("tasks", help="list every task with its parameters and defaults")
+
+    gen = sub.add_parser("generate", help="write a dataset of a task")
+    gen.add_argument("task", nargs="?", default=DEFAULT_TASK, help=f"(default {DEFAULT_TASK})")
+    _add_task_options(gen)
+    gen.add_argument("--num", type=int, default=10_000, help="number of items (default 10000)")
+    gen.add_argument("--start", type=int, default=0, help="stream index of the first item")
+    gen.add_argument("--out", help="output file (default TASK-seedS.npz)")
+    gen.add_argument("--format", choices=FORMATS, help="default: from the --out suffix")
+    gen.add_argument("--chunk", type=int, default=4096, help="items generated per call")
+    gen.add_argument("--threads", type=int, help="threads (default KLEENE_NUM_THREADS or all)")
+    gen.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    show = sub.add_parser("show", help="print a few decoded samples of a task")
+    show.add_argument("task")
+    _add_task_options(show)
+    show.add_argument("--num", type=int, default=3)
+
+    render = sub.add_parser("render", help="draw pictures (e.g. CA space-time diagrams)")
+    render.add_argument("args", nargs=argparse.REMAINDER)
+    return parser
+
+
+def _add_task_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="task parameter (repeatable; values parse as JSON)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="stream seed (default 0)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "tasks":
+            return cmd_tasks()
+        if args.command == "generate":
+            return cmd_generate(args)
+        if args.command == "show":
+            return cmd_show(args)
+        if args.command == "render":
+            return cmd_render(args.args)
+        parser.print_help()
+        return 0
+    except (ValueError, TypeError, OSError) as e:
+        _fail(str(e))
+    except KeyboardInterrupt:
+        _fail("interrupted")
+    return 0
+
+
+def cmd_tasks() -> int:
+    for name in tasks.names():
+        cls = tasks._REGISTRY[name]
+        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        print(f"{name}: {doc}")
+        for p in cls.params:
+            print(f"    {p.name} = {json.dumps(p.default)}    {p.doc}")
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    task = tasks.get(args.task, **parse_settings(args.set))
+    if args.num < 0 or args.chunk < 1:
+        raise ValueError("--num must be >= 0 and --chunk >= 1")
+    out = Path(args.out or f"{task.name}-seed{args.seed}.npz")
+    fmt = format_of(out, args.format)
+    progress = Progress(args.num, task.name, enabled=not args.quiet and sys.stderr.isatty())
+    config = {**task.config, "seed": args.seed, "start": args.start}
+    tokens = 0
+    gen_time = 0.0
+    began = time.perf_counter()
+    with DatasetWriter(out, fmt, config) as writer:
+        for lo in range(0, args.num, args.chunk):
+            n = min(args.chunk, args.num - lo)
+            t0 = time.perf_counter()
+            batch = task.batch(n, args.seed, args.start + lo, threads=args.threads)
+            gen_time += time.perf_counter() - t0
+            tokens += int(batch.lengths.sum())
+            writer.write(batch)
+            progress.update(n, tokens)
+    progress.finish()
+    total = time.perf_counter() - began
+    print(
+        f"wrote {args.num:,} items of {task.name} ({tokens:,} tokens, config {task.config_hash}) "
+        f"to {out} in {total:.2f} s; generation {_rate(tokens, gen_time)} tokens/s, "
+        f"overall {_rate(tokens, total)} tokens/s"
+    )
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    task = tasks.get(args.task, **parse_settings(args.set))
+    batch = task.batch(max(args.num, 0), args.seed)
+    print(f"{task!r}  (config {task.config_hash})")
+    for i in range(len(batch)):
+        print(f"[{int(batch.indices[i])}] {batch.decode(i)}")
+    for name, array in batch.labels.items():
+        print(f"  label {name}: {array.dtype} {list(array.shape)}")
+    return 0
+
+
+def cmd_render(argv: list[str]) -> int:
+    try:
+        from .render import render_main  # type: ignore[attr-defined]
+    except ImportError:
+        raise ValueError("rendering is not available in this build of kleene") from None
+    return int(render_main(argv) or 0)
+
+
+def _rate(count: float, seconds: float) -> str:
+    rate = count / seconds if seconds > 0 else float("inf")
+    for scale, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if rate >= scale:
+            return f"{rate / scale:.1f}{unit}"
+    return f"{rate:.0f}"
+
+
+class Progress:
+    """A one-line progress bar on stderr (only when it is a terminal)."""
+
+    def __init__(self, total: int, label: str, enabled: bool = True, width: int = 30) -> None:
+        self.total, self.label, self.enabled, self.width = total, label, enabled, width
+        self.done = 0
+        self.began = time.perf_counter()
+
+    def update(self, n: int, tokens: int) -> None:
+        self.done += n
+        if not self.enabled:
+            return
+        frac = self.done / self.total if self.total else 1.0
+        bar = "#" * int(frac * self.width)
+        elapsed = time.perf_counter() - self.began
+        sys.stderr.write(
+            f"\r{self.label} [{bar:<{self.width}}] {self.done:,}/{self.total:,} "
+            f"{_rate(tokens, elapsed)} tokens/s"
+        )
+        sys.stderr.flush()
+
+    def finish(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
