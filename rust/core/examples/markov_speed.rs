@@ -5,17 +5,16 @@ use kleene_core::markov::{generate, MarkovConfig, MarkovLabels};
 use kleene_core::rng::StreamKey;
 
 fn main() {
-    handoff();
-    for (batch, length) in [(64usize, 256usize), (4096, 256), (16, 65536)] {
+    for (batch, length, v, k) in [(64usize, 256usize, 2usize, 1usize), (4096, 256, 2, 1), (16, 65536, 2, 1), (256, 256, 8, 2), (256, 256, 64, 1), (256, 256, 3, 1)] {
         let cfg = MarkovConfig {
-            vocab_size: 2,
-            order: 1,
+            vocab_size: v,
+            order: k,
             length,
             alpha: 1.0,
             switch_every: 0,
             transition: None,
         };
-        let reps = 200_000_000 / (batch * length) + 1;
+        let reps = 50_000_000 / (batch * length) + 1;
         let t0 = ProcessTime::now();
         let w0 = std::time::Instant::now();
         for r in 0..reps {

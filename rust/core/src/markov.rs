@@ -516,12 +516,12 @@ impl Segment<'_> {
                     *dst = p as f32;
                 }
             } else if let Some(b) = out.bayes.as_deref_mut() {
-                let denom = counts.total[state] as f64 + v as f64 * self.alpha;
+                let inv = 1.0 / (counts.total[state] as f64 + v as f64 * self.alpha);
                 for (dst, &n) in b[here.clone()]
                     .iter_mut()
                     .zip(&counts.by_symbol[row_of(state)])
                 {
-                    *dst = ((n as f64 + self.alpha) / denom) as f32;
+                    *dst = ((n as f64 + self.alpha) * inv) as f32;
                 }
             }
             if let Some(tp) = out.true_probs.as_deref_mut() {
