@@ -49,3 +49,17 @@ def torch_markov_loop(batch: int, length: int, vocab: int, order: int, generator
         p = probs[rows, state]
         tokens[:, t] = torch.multinomial(p, 1, generator=generator)[:, 0]
     return tokens
+
+
+def numpy_markov_binary(batch: int, length: int, rng: np.random.Generator):
+    """The strongest numpy form for V=2, order 1: two thresholds per sequence, `np.where` over
+    the batch at each step, uniforms drawn up front."""
+    p = rng.random((2, batch))  # P(1 | 0), P(1 | 1): Dirichlet(1, 1) rows are uniform
+    u = rng.random((length, batch))
+    out = np.empty((length, batch), dtype=np.int32)
+    x = rng.random(batch) < 0.5
+    out[0] = x
+    for t in range(1, length):
+        x = u[t] < np.where(x, p[1], p[0])
+        out[t] = x
+    return out.T

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import declare
-from peers_markov import numpy_markov, torch_markov_loop
+from peers_markov import numpy_markov, numpy_markov_binary, torch_markov_loop
 
 import kleene
 
@@ -56,6 +56,14 @@ def test_numpy_vectorised(benchmark, batch):
     )
     rng = np.random.default_rng(0)
     benchmark(numpy_markov, batch, LENGTH, 2, 1, rng)
+
+
+@pytest.mark.parametrize("batch", [64, 1024])
+def test_numpy_binary(benchmark, batch):
+    declare(benchmark, group=f"markov V=2 k=1 B={batch} T={LENGTH}",
+            impl="numpy vectorised (binary special case)", items=batch * LENGTH, unit="tokens")
+    rng = np.random.default_rng(0)
+    benchmark(numpy_markov_binary, batch, LENGTH, rng)
 
 
 def test_torch_loop(benchmark):

@@ -1,0 +1,67 @@
+"""Runtime contracts: the extension matches its stubs, thread pools survive fork(), errors."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import multiprocessing as mp
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import kleene
+from kleene import _core
+
+STUB = Path(kleene.__file__).with_name("_core.pyi")
+
+
+def stub_functions() -> dict[str, ast.FunctionDef]:
+    tree = ast.parse(STUB.read_text())
+    return {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+
+
+def test_every_extension_function_has_a_matching_stub():
+    stubs = stub_functions()
+    public = {n for n in dir(_core) if not n.startswith("_") and callable(getattr(_core, n))}
+    public -= {c for c in public if isinstance(getattr(_core, c), type)}  # classes: own checks
+    assert public <= set(stubs), f"missing stubs: {sorted(public - set(stubs))}"
+    for name in public:
+        params = stubs[name].args
+        stub_names = [a.arg for a in params.posonlyargs + params.args + params.kwonlyargs]
+        real = list(inspect.signature(getattr(_core, name)).parameters)
+        assert stub_names == real, name
+
+
+def _child_batch(queue):
+    task = kleene.tasks.get("markov", length=50)
+    queue.put(task.batch(64, seed=3, threads=2).tokens)
+
+
+def test_thread_pools_survive_fork():
+    task = kleene.tasks.get("markov", length=50)
+    expected = task.batch(64, seed=3, threads=2).tokens  # parent pool exists before the fork
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_child_batch, args=(queue,))
+    child.start()
+    got = queue.get(timeout=60)
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    assert np.array_equal(got, expected)
+
+
+def test_memory_cap_is_configurable(monkeypatch):
+    monkeypatch.setenv("KLEENE_MAX_BYTES", "1000")
+    with pytest.raises(ValueError, match="KLEENE_MAX_BYTES"):
+        kleene.tasks.get("markov", length=100, labels="").batch(10, seed=0)
+    monkeypatch.delenv("KLEENE_MAX_BYTES")
+    assert kleene.tasks.get("markov", length=100, labels="").batch(10, seed=0).tokens.shape == (
+        10,
+        100,
+    )
+
+
+def test_default_threads_follow_the_environment(monkeypatch):
+    monkeypatch.setenv("KLEENE_NUM_THREADS", "3")
+    assert _core.default_threads() == 3
