@@ -20,6 +20,9 @@ def shared_data(*parts: str) -> Path:
 
 def pytest_collection_modifyitems(config, items):
     """Skip tests marked `gpu` when no CUDA device is present."""
+    gpu_tests = [item for item in items if "gpu" in item.keywords]
+    if not gpu_tests:
+        return
     try:
         import torch
 
@@ -29,6 +32,5 @@ def pytest_collection_modifyitems(config, items):
     if has_cuda:
         return
     skip = pytest.mark.skip(reason="needs a CUDA device")
-    for item in items:
-        if "gpu" in item.keywords:
-            item.add_marker(skip)
+    for item in gpu_tests:
+        item.add_marker(skip)
