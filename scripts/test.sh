@@ -17,7 +17,7 @@ py="$venv/bin/python"
 "$py" -m pip install -q --disable-pip-version-check -U pip "maturin>=1.7,<2"
 
 echo "== cargo test (kleene-core)"
-cargo test --release -q
+cargo test -q
 
 echo "== build kleene into $venv"
 VIRTUAL_ENV="$(cd "$venv" && pwd)" "$venv/bin/maturin" develop -q --release -E test
