@@ -1,9 +1,7 @@
 //! Property tests of the DFA engine against brute-force enumeration of all short strings.
 
 use kleene_core::automata::random::{regbench_dfa, regbench_raw, RegbenchDfaConfig};
-use kleene_core::automata::sample::{
-    near_misses, rejected_neighbours, sample, LengthSpec, Method,
-};
+use kleene_core::automata::sample::{near_misses, rejected_neighbours, sample, LengthSpec, Method};
 use kleene_core::automata::{count, Count, Dfa, ProductOp, NONE};
 use kleene_core::rng::StreamKey;
 use proptest::prelude::*;
@@ -194,7 +192,13 @@ fn regbench_raw_automata_follow_the_procedure() {
             let distinct: std::collections::HashSet<_> = targets.iter().collect();
             assert_eq!(distinct.len(), targets.len(), "repeated target");
             degree_hist[targets.len()] += 1;
-            letters.extend(raw.row(q).iter().enumerate().filter(|(_, &t)| t != NONE).map(|(a, _)| a));
+            letters.extend(
+                raw.row(q)
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &t)| t != NONE)
+                    .map(|(a, _)| a),
+            );
         }
         assert!(raw.accepting().iter().all(|&a| a));
         let m = regbench_dfa(&cfg, &mut key.item_rng(i));
