@@ -231,7 +231,10 @@ def test_weighted_walk_and_randgen_probabilities():
     weights = np.array([[3.0, 1.0]])
     n = 20000
     counts: dict = {}
-    for w in row_strings(d.sample(n, (0, 40), method="randgen", weights=weights, seed=5), d):
+    batch = d.sample(n, (0, 40), method="randgen", weights=weights, seed=5)
+    beyond = np.arange(40)[None, :] >= batch.lengths[:, None]
+    assert (batch.tokens[beyond] == d.vocab.pad_id).all()  # dropped walks leave no symbols
+    for w in row_strings(batch, d):
         counts[w] = counts.get(w, 0) + 1
     # randgen: stop weight 1 vs arcs 3 + 1; P(w) = (3/5)^#a (1/5)^#b (1/5), dropped at 40
     expected = {

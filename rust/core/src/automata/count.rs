@@ -87,8 +87,8 @@ impl CountTable {
 fn exact_table(dfa: &Dfa, max_len: usize) -> Option<Vec<u128>> {
     let n = dfa.num_states();
     let mut t = vec![0u128; (max_len + 1) * n];
-    for q in 0..n {
-        t[q] = dfa.accepting()[q] as u128;
+    for (c, &a) in t.iter_mut().zip(dfa.accepting()) {
+        *c = a as u128;
     }
     for l in 1..=max_len {
         let (prev, cur) = t.split_at_mut(l * n);
@@ -109,9 +109,9 @@ fn exact_table(dfa: &Dfa, max_len: usize) -> Option<Vec<u128>> {
 fn log_table(dfa: &Dfa, max_len: usize) -> Vec<f64> {
     let n = dfa.num_states();
     let mut t = vec![f64::NEG_INFINITY; (max_len + 1) * n];
-    for q in 0..n {
-        if dfa.accepting()[q] {
-            t[q] = 0.0;
+    for (c, &a) in t.iter_mut().zip(dfa.accepting()) {
+        if a {
+            *c = 0.0;
         }
     }
     let mut terms = Vec::with_capacity(dfa.num_symbols());

@@ -138,7 +138,7 @@ pub fn regbench_pools(
 ) -> Result<(Vec<Dfa>, Vec<Dfa>)> {
     cfg.validate()?;
     let wanted = num_test + num_train;
-    ensure(wanted >= 1 && wanted <= 1 << 22, "num_dfas", || {
+    ensure((1..=1 << 22).contains(&wanted), "num_dfas", || {
         format!(
             "train + test automata must be in 1..={}, got {wanted}",
             1 << 22

@@ -3,7 +3,8 @@
 //! - [`Method::Uniform`]: uniform over the accepted strings of an exact length (counting DP;
 //!   exact `u128` unranking while counts fit, log-space probabilities beyond).
 //! - [`Method::Walk`]: random walk of preset length over the defined transitions, each chosen
-//!   with probability proportional to its weight (uniform by default: REGBENCH's sampler).
+//!   with probability proportional to its weight (uniform by default: REGBENCH's sampler,
+//!   with the fast path of [`super::walk`]).
 //!   A walk that reaches a state without transitions ends there (shorter string).
 //! - [`Method::StopWalk`]: OpenFst `randgen` semantics: at each state choose among its arcs and,
 //!   if accepting, a stop option (weights proportional; uniform by default, i.e. stopping
@@ -18,6 +19,7 @@ use rayon::prelude::*;
 
 use super::count::{Count, CountTable};
 use super::dfa::{Dfa, NONE};
+use super::walk::{UniformArcs, LANES};
 use crate::error::{ensure, KleeneError, Result};
 use crate::limits::check_elements;
 use crate::pool::with_threads;
@@ -134,6 +136,20 @@ pub fn sample<T: TokenId>(
     let sampler = Sampler::new(dfa, method, &spec)?;
     let mut tokens = vec![T::from_id(spec.pad); n];
     let mut lengths = vec![0i64; count];
+    if matches!(method, Method::Walk { weights: None }) && width > 0 {
+        let arcs = UniformArcs::new(dfa);
+        with_threads(threads, || {
+            tokens
+                .par_chunks_mut(width * LANES)
+                .zip(lengths.par_chunks_mut(LANES))
+                .enumerate()
+                .for_each(|(g, (rows, lens))| {
+                    let first = start + (g * LANES) as u64;
+                    arcs.walk_group(key, first, spec.min_len, spec.max_len, width, rows, lens);
+                })
+        });
+        return Ok(Strings { tokens, lengths });
+    }
     with_threads(threads, || {
         tokens
             .par_chunks_mut(width.max(1))
@@ -286,6 +302,7 @@ impl<'a> Sampler<'a> {
                     if let Some(len) = stop_walk(with_stop, no_stop, spec, rng, row) {
                         return Ok(len);
                     }
+                    row.fill(T::from_id(spec.pad)); // a dropped walk leaves no symbols behind
                 }
                 Err(KleeneError::invalid(
                     "max_len",
@@ -313,6 +330,7 @@ fn walk<T: TokenId>(
 }
 
 /// One randgen walk; `None` if it was dropped.
+#[allow(clippy::needless_range_loop)]
 fn stop_walk<T: TokenId>(
     with_stop: &Arcs,
     no_stop: &Arcs,
