@@ -6,7 +6,7 @@ Example:
     >>> d.accepts("abab"), d.accepts("aba")
     (True, False)
     >>> d.count(4), (d | DFA.from_regex("a*", "ab")).minimize().num_states
-    (1, 4)
+    (1, 5)
 """
 
 from __future__ import annotations
