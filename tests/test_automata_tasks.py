@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from kleene import IGNORE_INDEX, tasks
+from kleene import IGNORE_INDEX, _core, tasks
 from kleene.automata import dfa_accuracy, distribution_distance, languages
 
 
@@ -203,3 +203,49 @@ def test_all_tasks_list_their_automata_languages():
     assert list(itertools.islice(languages.tomita(2).sample(3, 4, seed=0).tokens.tolist(), 1)) == [
         [1, 0, 1, 0]
     ]
+
+
+def python_regbench_sizes(count: int, seed: int) -> list[int]:
+    """The reference procedure written independently in Python (numpy draws, Moore
+    minimisation of the completed automaton); returns the minimal trimmed state counts."""
+    rng = np.random.default_rng(seed)
+    sizes = []
+    for _ in range(count):
+        n = int(rng.integers(4, 13))
+        sigma = int(rng.integers(4, 19))
+        table = -np.ones((n + 1, sigma), dtype=np.int64)  # state n = rejecting sink
+        for q in range(n):
+            k = int(rng.integers(1, 4))
+            symbols = rng.choice(sigma, size=k, replace=False)
+            targets = rng.choice([m for m in range(n) if m != q], size=k, replace=False)
+            table[q, symbols] = targets
+        table[table < 0] = n
+        # Moore refinement from {accepting = 0..n-1, sink}, on the reachable states
+        reach, stack = {0}, [0]
+        while stack:
+            for t in table[stack.pop()]:
+                if int(t) not in reach:
+                    reach.add(int(t))
+                    stack.append(int(t))
+        block = {q: int(q == n) for q in reach}
+        while True:
+            sig = {q: (block[q], *(block[int(t)] for t in table[q])) for q in reach}
+            ids = {s: i for i, s in enumerate(sorted(set(sig.values())))}
+            new = {q: ids[sig[q]] for q in reach}
+            if len(set(new.values())) == len(set(block.values())):
+                break
+            block = new
+        live_blocks = {block[q] for q in reach if q != n}
+        sizes.append(len(live_blocks))
+    return sizes
+
+
+def test_regbench_state_counts_match_an_independent_python_procedure():
+    pool = _core.dfa_regbench_batch(
+        max_out=4, max_states=12, num_letters=18, seed=11, salt=0, start=0, count=3000
+    )
+    ours = np.bincount([pool.get(i).num_states for i in range(len(pool))], minlength=13)
+    ref = np.bincount(python_regbench_sizes(500, seed=0), minlength=13)
+    table = np.array([ours, ref])
+    table = table[:, table.sum(0) > 0]
+    assert stats.chi2_contingency(table).pvalue > 1e-3
