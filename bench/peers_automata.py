@@ -93,3 +93,14 @@ def regbench_walk_python(transitions: dict, start, length: int, rng: np.random.G
         word.append(symbol)
         q = transitions[q][symbol]
     return " ".join(word)
+
+
+def regbench_episode_python(dfas: list[dict], vocab: dict, rng: np.random.Generator) -> list[int]:
+    """seq_icl's episode: a pool automaton, 10..19 strings of length 1..49 by ``DFA.sample``,
+    joined with " | " and tokenised by splitting on spaces."""
+    transitions = dfas[int(rng.integers(len(dfas)))]
+    count = int(rng.integers(10, 20))
+    words = [
+        regbench_walk_python(transitions, 0, int(rng.integers(1, 50)), rng) for _ in range(count)
+    ]
+    return [vocab[t] for t in " | ".join(words).split()]

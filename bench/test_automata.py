@@ -16,6 +16,7 @@ from peers_automata import (
     numpy_walk,
     out_arcs,
     regbench_dfa_python,
+    regbench_episode_python,
     regbench_walk_python,
 )
 
@@ -180,4 +181,43 @@ def test_construct_pythomata(benchmark):
     rng = np.random.default_rng(0)
     benchmark.pedantic(
         lambda: [regbench_dfa_python(rng) for _ in range(CONSTRUCT_N)], rounds=3, iterations=1
+    )
+
+
+# -- REGBENCH episodes ------------------------------------------------------------------------
+
+EPISODES = 64
+EPISODE_GROUP = f"REGBENCH episodes (train pool), {EPISODES} episodes"
+
+
+@pytest.fixture(scope="module")
+def regbench_task():
+    task = tasks.get("regbench", num_train_dfas=500, num_test_dfas=50)
+    task.batch(1, seed=0)  # builds the pools once, as a training run does
+    return task
+
+
+def test_episodes_kleene(benchmark, regbench_task):
+    declare(benchmark, group=EPISODE_GROUP, impl="kleene", items=EPISODES, unit="episodes")
+    benchmark(regbench_task.batch, EPISODES, seed=1, threads=1)
+
+
+def test_episodes_seq_icl(benchmark, regbench_task):
+    declare(benchmark, group=EPISODE_GROUP, impl="seq_icl-python", items=EPISODES, unit="episodes")
+    letters = regbench_task.letters
+    dfas = []
+    for i in range(len(regbench_task.pool)):
+        table = regbench_task.automaton(i).table
+        dfas.append(
+            {
+                q: {letters[a]: int(table[q, a]) for a in np.flatnonzero(row >= 0)}
+                for q, row in enumerate(table)
+            }
+        )
+    vocab = {t: i for i, t in enumerate(regbench_task.vocab.tokens)}
+    rng = np.random.default_rng(0)
+    benchmark.pedantic(
+        lambda: [regbench_episode_python(dfas, vocab, rng) for _ in range(EPISODES)],
+        rounds=3,
+        iterations=1,
     )

@@ -11,10 +11,12 @@
 
 use std::collections::HashSet;
 
+use rand::Rng;
 use rayon::prelude::*;
 
 use super::dfa::{Dfa, NONE};
 use super::sample::below;
+use super::walk::UniformArcs;
 use crate::error::{ensure, KleeneError, Result};
 use crate::limits::check_elements;
 use crate::pool::with_threads;
@@ -296,7 +298,8 @@ impl EpisodeConfig {
 
 /// Generates episodes `start .. start + count`: episode `i` picks a DFA uniformly from `pool`,
 /// then a number of strings and each string's length uniformly, and walks uniformly over the
-/// outgoing transitions; strings are joined by `sep`.
+/// outgoing transitions (32 random bits per step, as in [`super::walk`]); strings are joined
+/// by `sep`.
 pub fn episodes<T: TokenId>(
     pool: &[Dfa],
     cfg: &EpisodeConfig,
@@ -319,6 +322,7 @@ pub fn episodes<T: TokenId>(
     let mut states = vec![-1i32; n];
     let mut lengths = vec![0i64; count];
     let mut dfa_index = vec![0i64; count];
+    let arcs: Vec<UniformArcs> = pool.iter().map(UniformArcs::new).collect();
     with_threads(threads, || {
         tokens
             .par_chunks_mut(w)
@@ -329,7 +333,7 @@ pub fn episodes<T: TokenId>(
                 let mut rng = key.item_rng(start + i as u64);
                 let d = below(&mut rng, pool.len() as u64) as usize;
                 *di = d as i64;
-                *len = episode(&pool[d], cfg, &mut rng, tok, st) as i64;
+                *len = episode(&arcs[d], pool[d].start(), cfg, &mut rng, tok, st) as i64;
             })
     });
     Ok(Episodes {
@@ -341,7 +345,8 @@ pub fn episodes<T: TokenId>(
 }
 
 fn episode<T: TokenId>(
-    dfa: &Dfa,
+    arcs: &UniformArcs,
+    start_state: u32,
     cfg: &EpisodeConfig,
     rng: &mut ItemRng,
     tok: &mut [T],
@@ -350,34 +355,25 @@ fn episode<T: TokenId>(
     let strings =
         cfg.min_strings + below(rng, (cfg.max_strings - cfg.min_strings + 1) as u64) as usize;
     let mut t = 0;
-    let mut arcs: Vec<(u32, u32)> = Vec::with_capacity(dfa.num_symbols());
     for s in 0..strings {
         if s > 0 {
             if t == tok.len() {
                 return t;
             }
             tok[t] = T::from_id(cfg.sep);
-            st[t] = dfa.start() as i32;
+            st[t] = start_state as i32;
             t += 1;
         }
         let len = cfg.min_len + below(rng, (cfg.max_len - cfg.min_len + 1) as u64) as usize;
-        let mut q = dfa.start();
+        let mut q = start_state;
         for _ in 0..len {
             if t == tok.len() {
                 return t;
             }
-            arcs.clear();
-            arcs.extend(
-                dfa.row(q)
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, &x)| x != NONE)
-                    .map(|(a, &x)| (a as u32, x)),
-            );
-            if arcs.is_empty() {
+            let u = (rng.next_u64() >> 32) as u32;
+            let Some((a, next)) = arcs.step(q, u) else {
                 break;
-            }
-            let (a, next) = arcs[below(rng, arcs.len() as u64) as usize];
+            };
             tok[t] = T::from_id(a);
             st[t] = next as i32;
             q = next;

@@ -49,6 +49,18 @@ impl UniformArcs {
         }
     }
 
+    /// One uniform step from `state` with 32 random bits: (symbol, target), `None` at a dead end.
+    #[inline(always)]
+    pub fn step(&self, state: u32, u: u32) -> Option<(u32, u32)> {
+        let d = self.degree[state as usize];
+        if d == 0 {
+            return None;
+        }
+        let slot = ((u as u64 * d as u64) >> 32) as usize;
+        let arc = self.arcs[state as usize * self.stride + slot];
+        Some(((arc >> 32) as u32, arc as u32))
+    }
+
     /// Fills a group of at most `LANES` rows (`tokens` holds `lengths.len()` rows of `width`)
     /// with walks of items `first..`; each length is uniform on `min_len..=max_len`.
     #[allow(clippy::too_many_arguments)]
