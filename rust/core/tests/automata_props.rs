@@ -136,6 +136,32 @@ proptest! {
     }
 
     #[test]
+    fn walks_follow_transitions_and_do_not_depend_on_threads(d in arb_dfa(), seed in any::<u64>(), n in 1usize..40) {
+        let key = StreamKey::new(seed, 3);
+        let spec = LengthSpec { min_len: 0, max_len: 9, pad: 7 };
+        for method in [Method::Walk { weights: None }, Method::Walk { weights: Some(vec![1.0; d.num_states() * K]) }] {
+            let a = sample::<i32>(&d, &method, spec, key, 5, n, Some(1)).unwrap();
+            let b = sample::<i32>(&d, &method, spec, key, 5, n, Some(3)).unwrap();
+            let tail = sample::<i32>(&d, &method, spec, key, 6, n - 1, Some(2)).unwrap();
+            prop_assert_eq!(&a, &b);
+            prop_assert_eq!(&a.tokens[9..], &tail.tokens[..]);
+            for (row, &len) in a.tokens.chunks(9).zip(&a.lengths) {
+                let w: Vec<u32> = row[..len as usize].iter().map(|&x| x as u32).collect();
+                prop_assert!(d.run(&w).is_some()); // every step followed a defined transition
+                prop_assert!(row[len as usize..].iter().all(|&x| x == 7));
+            }
+        }
+        let randgen = Method::StopWalk { weights: None, final_weights: None };
+        if let Ok(r) = sample::<i32>(&d, &randgen, spec, key, 0, n, Some(2)) {
+            for (row, &len) in r.tokens.chunks(9).zip(&r.lengths) {
+                let w: Vec<u32> = row[..len as usize].iter().map(|&x| x as u32).collect();
+                prop_assert!(d.accepts(&w));
+                prop_assert!(row[len as usize..].iter().all(|&x| x == 7));
+            }
+        }
+    }
+
+    #[test]
     fn near_misses_are_rejected_at_distance_one(d in arb_dfa(), seed in any::<u64>()) {
         let key = StreamKey::new(seed, 2);
         let spec = LengthSpec { min_len: 1, max_len: 5, pad: 9 };
