@@ -249,3 +249,36 @@ def test_regbench_state_counts_match_an_independent_python_procedure():
     table = np.array([ours, ref])
     table = table[:, table.sum(0) > 0]
     assert stats.chi2_contingency(table).pvalue > 1e-3
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "match"),
+    [
+        ("tomita", {"index": 8}, "index"),
+        ("parity", {"min_length": 5, "max_length": 3}, "min_length"),
+        ("word_problem", {"group": "Q8"}, "group"),
+        ("word_problem", {"group": "S8"}, "group"),
+        ("word_problem", {"group": "Z64xZ64"}, "order"),
+        ("dyck_bounded", {"k": 8, "m": 10}, "stacks"),
+        ("flip_flop", {"p_write": 0.7, "p_read": 0.5}, "p_write"),
+        ("regbench", {"max_out": 13}, "max_out"),
+        ("regbench", {"min_strings": 5, "max_strings": 2}, "min_strings"),
+        ("regbench", {"labels": "targets,nope"}, "labels"),
+        ("modular_arithmetic", {"modulus": 1}, "modulus"),
+    ],
+)
+def test_bad_task_parameters_are_refused(name, params, match):
+    with pytest.raises(ValueError, match=match):
+        tasks.get(name, **params)
+
+
+def test_modular_arithmetic_without_odd_length_in_range_is_refused():
+    with pytest.raises(ValueError, match="no string with length"):
+        tasks.get("modular_arithmetic", min_length=2, max_length=2).batch(2, seed=0)
+
+
+def test_regex_repetition_bound_is_limited():
+    from kleene import DFA
+
+    with pytest.raises(ValueError, match="repetition bound above 1000"):
+        DFA.from_regex("a{1001}", "a")
