@@ -12,6 +12,20 @@ import kleene
 from kleene import tasks
 
 SMALL = {"markov": {"length": 32}}
+SMALL["parity"] = {"max_length": 12}
+SMALL["even_pairs"] = {"max_length": 12}
+SMALL["cycle_navigation"] = {"max_length": 12}
+SMALL["modular_arithmetic"] = {"max_length": 11}
+SMALL["word_problem"] = {"max_length": 12, "group": "A5"}
+SMALL["tomita"] = {"index": 3, "max_length": 12, "mode": "classify"}
+SMALL["flip_flop"] = {"length": 16}
+SMALL["dyck_bounded"] = {"k": 2, "m": 3, "max_length": 24}
+SMALL["regbench"] = {
+    "num_train_dfas": 50,
+    "num_test_dfas": 10,
+    "length": 128,
+    "labels": "targets,valid_next",
+}
 
 
 def small(name: str) -> kleene.tasks.Task:
