@@ -65,3 +65,20 @@ def test_memory_cap_is_configurable(monkeypatch):
 def test_default_threads_follow_the_environment(monkeypatch):
     monkeypatch.setenv("KLEENE_NUM_THREADS", "3")
     assert _core.default_threads() == 3
+
+
+def _child_single_thread(queue):
+    queue.put(kleene.tasks.get("markov", length=20).batch(8, seed=1, threads=1).tokens)
+
+
+def test_single_thread_calls_work_after_fork():
+    """The calling thread's one-thread pool must keep working in a forked child."""
+    task = kleene.tasks.get("markov", length=20)
+    expected = task.batch(8, seed=1, threads=1).tokens
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_child_single_thread, args=(queue,))
+    child.start()
+    got = queue.get(timeout=60)
+    child.join(timeout=60)
+    assert child.exitcode == 0 and np.array_equal(got, expected)

@@ -5,8 +5,18 @@ use kleene_core::markov::{generate, MarkovConfig, MarkovLabels};
 use kleene_core::rng::StreamKey;
 
 fn main() {
-    let labels = MarkovLabels { bayes: std::env::args().any(|a| a == "--labels"), true_probs: std::env::args().any(|a| a == "--labels") };
-    for (batch, length, v, k) in [(64usize, 256usize, 2usize, 1usize), (4096, 256, 2, 1), (16, 65536, 2, 1), (256, 256, 8, 2), (256, 256, 64, 1), (256, 256, 3, 1)] {
+    let labels = MarkovLabels {
+        bayes: std::env::args().any(|a| a == "--labels"),
+        true_probs: std::env::args().any(|a| a == "--labels"),
+    };
+    for (batch, length, v, k) in [
+        (64usize, 256usize, 2usize, 1usize),
+        (4096, 256, 2, 1),
+        (16, 65536, 2, 1),
+        (256, 256, 8, 2),
+        (256, 256, 64, 1),
+        (256, 256, 3, 1),
+    ] {
         let cfg = MarkovConfig {
             vocab_size: v,
             order: k,

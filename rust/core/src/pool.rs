@@ -36,25 +36,22 @@ pub fn default_threads() -> usize {
 /// without the cost of handing the work to another thread).
 fn with_current_thread<R: Send>(work: impl FnOnce() -> R + Send) -> R {
     thread_local! {
-        // (pid, pool): a pool built before a fork is replaced in the child. Pools are leaked
-        // (one per calling thread and process) so that no pool is ever joined.
-        static OWN: Cell<Option<(u32, &'static ThreadPool)>> = const { Cell::new(None) };
+        // Leaked: one small pool per calling thread, never joined. It stays valid in a forked
+        // child, whose only thread is the one that forked and thus the pool's only member
+        // (rayon would refuse to build a second pool around the same thread).
+        static OWN: Cell<Option<&'static ThreadPool>> = const { Cell::new(None) };
     }
-    let pid = std::process::id();
-    let pool = match OWN.get() {
-        Some((p, pool)) if p == pid => pool,
-        _ => {
-            let pool: &'static ThreadPool = Box::leak(Box::new(
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(1)
-                    .use_current_thread()
-                    .build()
-                    .expect("building a one-thread rayon pool"),
-            ));
-            OWN.set(Some((pid, pool)));
-            pool
-        }
-    };
+    let pool = OWN.get().unwrap_or_else(|| {
+        let pool: &'static ThreadPool = Box::leak(Box::new(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .use_current_thread()
+                .build()
+                .expect("building a one-thread rayon pool"),
+        ));
+        OWN.set(Some(pool));
+        pool
+    });
     pool.install(work)
 }
 
