@@ -224,7 +224,7 @@ def chunk_linear_recurrence_fwd(
     bt, bd = _blocks(length, dim)
     grid = (triton.cdiv(dim, bd), n_seq)
     chunk_linear_recurrence_fwd_kernel[grid](
-        ar, xr, hr, _real_view(h0) if h0 is not None else ht, _real_view(ht), cu_seqlens,
+        ar, xr, hr, _real_view(h0 if h0 is not None else ht), _real_view(ht), cu_seqlens,
         length, dim, ar.stride(0), ar.stride(1), xr.stride(0), xr.stride(1),
         hr.stride(0), hr.stride(1),
         BT=bt, BD=bd, REVERSE=reverse, IS_COMPLEX=x.is_complex(),
@@ -258,8 +258,8 @@ def chunk_linear_recurrence_bwd(
     bt, bd = _blocks(length, dim)
     grid = (triton.cdiv(dim, bd), n_seq)
     chunk_linear_recurrence_bwd_kernel[grid](
-        ar, hr, _real_view(h0) if h0 is not None else dh0, gr,
-        _real_view(dht) if dht is not None else dh0,
+        ar, hr, _real_view(h0 if h0 is not None else dh0), gr,
+        _real_view(dht if dht is not None else dh0),
         _real_view(da), _real_view(dx), _real_view(dh0), cu_seqlens,
         length, dim, ar.stride(0), ar.stride(1), hr.stride(0), hr.stride(1),
         gr.stride(0), gr.stride(1),
