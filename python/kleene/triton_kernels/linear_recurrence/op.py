@@ -3,9 +3,9 @@
 The op is registered as ``kleene::linear_recurrence`` (forward) and
 ``kleene::linear_recurrence_bwd`` with fake implementations and ``register_autograd``, so
 ``torch.compile(fullgraph=True)`` traces through it. CUDA tensors run the Triton kernels;
-CPU tensors run the PyTorch reference, unless ``KLEENE_TRITON_CPU=1`` is set together with
-``TRITON_INTERPRET=1`` (this is how the tests exercise the kernels without a GPU).
-fp64 and complex128 always run the reference (the kernels accumulate in fp32).
+CPU tensors run a vectorised log-depth PyTorch scan (``cpu.py``), unless
+``KLEENE_TRITON_CPU=1`` is set together with ``TRITON_INTERPRET=1`` (this is how the tests exercise the kernels without a GPU).
+fp64 and complex128 always take the PyTorch path (the kernels accumulate in fp32).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import os
 import torch
 from torch import Tensor
 
-from .reference import accumulation_dtype, linear_recurrence_bwd_ref, linear_recurrence_ref
+from .cpu import linear_recurrence_cpu_bwd, linear_recurrence_cpu_fwd
+from .reference import accumulation_dtype
 
 __all__ = ["linear_recurrence"]
 
@@ -43,7 +44,7 @@ def _linear_recurrence_op(
         from .chunk import chunk_linear_recurrence_fwd
 
         return chunk_linear_recurrence_fwd(a, x, initial_state, reverse, cu_seqlens)
-    return linear_recurrence_ref(a, x, initial_state, reverse, cu_seqlens, output_final_state=True)
+    return linear_recurrence_cpu_fwd(a, x, initial_state, reverse, cu_seqlens)
 
 
 @_linear_recurrence_op.register_fake
@@ -68,7 +69,7 @@ def _linear_recurrence_bwd_op(
         from .chunk import chunk_linear_recurrence_bwd
 
         return chunk_linear_recurrence_bwd(a, h, initial_state, dh, dht, reverse, cu_seqlens)
-    return linear_recurrence_bwd_ref(a, h, initial_state, dh, dht, reverse, cu_seqlens)
+    return linear_recurrence_cpu_bwd(a, h, initial_state, dh, dht, reverse, cu_seqlens)
 
 
 @_linear_recurrence_bwd_op.register_fake
