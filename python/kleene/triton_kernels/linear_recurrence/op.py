@@ -4,7 +4,8 @@ The op is registered as ``kleene::linear_recurrence`` (forward) and
 ``kleene::linear_recurrence_bwd`` with fake implementations and ``register_autograd``, so
 ``torch.compile(fullgraph=True)`` traces through it. CUDA tensors run the Triton kernels;
 CPU tensors run a vectorised log-depth PyTorch scan (``cpu.py``), unless
-``KLEENE_TRITON_CPU=1`` is set together with ``TRITON_INTERPRET=1`` (this is how the tests exercise the kernels without a GPU).
+``KLEENE_TRITON_CPU=1`` is set together with ``TRITON_INTERPRET=1`` (how the tests exercise
+the kernels without a GPU).
 fp64 and complex128 always take the PyTorch path (the kernels accumulate in fp32).
 """
 
