@@ -46,7 +46,7 @@ def _sequence(cu_seqlens, i_n, T, IS_VARLEN: tl.constexpr):
         bos = tl.load(cu_seqlens + i_n).to(tl.int64)
         eos = tl.load(cu_seqlens + i_n + 1).to(tl.int64)
         return 0, bos, eos - bos
-    return i_n, 0, T
+    return i_n.to(tl.int64), 0, T
 
 
 @triton.jit
