@@ -22,18 +22,24 @@ DEVICE = (
 )
 
 
+def interpreted_kernels(monkeypatch):
+    """Routes CPU tensors to the Triton kernels, run by the interpreter."""
+    if DEVICE != "cpu":
+        return
+    monkeypatch.setenv("TRITON_INTERPRET", "1")
+    monkeypatch.setenv("KLEENE_TRITON_CPU", "1")
+    from triton.runtime.interpreter import InterpretedFunction
+
+    from kleene.triton_kernels.linear_recurrence import chunk
+
+    if not isinstance(chunk.chunk_linear_recurrence_fwd_kernel, InterpretedFunction):
+        importlib.reload(chunk)  # imported earlier without the interpreter
+
+
 @pytest.fixture
 def triton_path(monkeypatch):
-    """Routes CPU tensors to the Triton kernels (interpreted) and NaN-fills fresh buffers."""
-    if DEVICE == "cpu":
-        monkeypatch.setenv("TRITON_INTERPRET", "1")
-        monkeypatch.setenv("KLEENE_TRITON_CPU", "1")
-        from triton.runtime.interpreter import InterpretedFunction
-
-        from kleene.triton_kernels.linear_recurrence import chunk
-
-        if not isinstance(chunk.chunk_linear_recurrence_fwd_kernel, InterpretedFunction):
-            importlib.reload(chunk)  # imported earlier without the interpreter
+    """Triton kernels (interpreted on CPU) with NaN-filled fresh buffers."""
+    interpreted_kernels(monkeypatch)
     empty, empty_like = torch.empty, torch.empty_like
 
     def nan_empty(*args, **kwargs):
@@ -257,6 +263,22 @@ def test_torch_compile_fullgraph():
     want = torch.autograd.grad(loss_fn(a, x, h0), (a, x, h0))
     for g_, w_ in zip(got, want, strict=False):
         torch.testing.assert_close(g_, w_)
+
+
+def test_torch_compile_fullgraph_triton_path(monkeypatch):
+    interpreted_kernels(monkeypatch)
+    a, x, h0 = make_inputs(1, 9, 3, torch.float32)
+    a, x, h0 = (t.requires_grad_() for t in (a, x, h0))
+
+    def loss_fn(a, x, h0):
+        h, ht = linear_recurrence(a, x, h0, output_final_state=True)
+        return h.square().sum() + ht.sum()
+
+    compiled = torch.compile(loss_fn, fullgraph=True, backend="aot_eager")
+    got = torch.autograd.grad(compiled(a, x, h0), (a, x, h0))
+    want = torch.autograd.grad(loss_fn(a, x, h0), (a, x, h0))
+    for g_, w_ in zip(got, want, strict=True):
+        torch.testing.assert_close(g_, w_, rtol=1e-5, atol=1e-5)
 
 
 # --- bad input --------------------------------------------------------------------------------
