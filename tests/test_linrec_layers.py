@@ -31,10 +31,10 @@ def make_layer(kind):
         return LRU(H, 5, r_min=0.5, r_max=0.99, generator=gen())
     if kind == "rglru":
         return RGLRU(H, num_blocks=2, generator=gen())
-    return GatedLinearRNN(H, 7, signed=kind == "signed")
+    return GatedLinearRNN(H, 7, signed=kind.startswith("signed"), saturate=0.2 * ("sat" in kind))
 
 
-KINDS = ["lru", "rglru", "signed", "unsigned"]
+KINDS = ["lru", "rglru", "signed", "unsigned", "signed-sat"]
 
 
 def inputs(B=2, T=11, seed=1):
@@ -131,14 +131,18 @@ def test_rglru_initial_radius():
     assert abs(radius.square().mean().item() - (0.81 + 0.998001) / 2) < 0.01
 
 
+@pytest.mark.parametrize("saturate", [0.0, 0.1])
 @pytest.mark.parametrize("signed", [False, True])
-def test_gate_ranges(signed):
-    layer = GatedLinearRNN(H, 7, signed=signed)
+def test_gate_ranges(signed, saturate):
+    layer = GatedLinearRNN(H, 7, signed=signed, saturate=saturate).double()
     with torch.no_grad():
-        layer.gate.weight.mul_(50)
-        a, _ = layer._gate_and_input(inputs(T=50))
-    assert a.max() <= 1 and a.min() >= (-1 if signed else 0)
+        layer.gate.weight.mul_(5)
+        a, _ = layer._gate_and_input(inputs(T=50).double())
+    low = -1.0 if signed else 0.0
+    assert a.max() <= 1 and a.min() >= low
     assert (a.min() < -0.9) == signed
+    # the interval's ends are reached exactly only with saturate > 0
+    assert ((a == 1).any() and (a == low).any()) == (saturate > 0)
 
 
 @pytest.mark.parametrize("kind", KINDS)
