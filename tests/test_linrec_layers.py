@@ -174,11 +174,19 @@ def test_triton_path_equals_cpu_path(kind, monkeypatch):
         torch.testing.assert_close(g_tri[name], g_cpu[name], rtol=1e-4, atol=1e-5, msg=name)
 
 
-def test_layer_compiles_fullgraph():
-    layer = make_layer("signed")
+@pytest.mark.parametrize("kind", ["lru", "rglru", "signed-sat"])
+def test_layer_compiles_fullgraph(kind):
+    """Forward and parameter gradients of the compiled layer equal eager ones."""
+    layer = make_layer(kind)
     x = inputs()
     compiled = torch.compile(layer, fullgraph=True, backend="aot_eager")
+    compiled(x).square().sum().backward()
+    got = {k: p.grad.clone() for k, p in layer.named_parameters()}
+    layer.zero_grad()
+    layer(x).square().sum().backward()
     torch.testing.assert_close(compiled(x), layer(x))
+    for k, p in layer.named_parameters():
+        torch.testing.assert_close(got[k], p.grad, msg=k)
 
 
 def test_bad_arguments():
