@@ -2,3 +2,9 @@
 
 Importing this package imports torch; ``import kleene`` does not.
 """
+
+from .gated import GatedLinearRNN
+from .lru import LRU
+from .rglru import RGLRU
+
+__all__ = ["GatedLinearRNN", "LRU", "RGLRU"]

@@ -4,3 +4,7 @@ Importing this package imports torch (and triton when available); ``import kleen
 Each op lives in its own sub-package: ``reference.py`` (the oracle), the Triton kernels, and
 the autograd / torch.library glue.
 """
+
+from .linear_recurrence import linear_recurrence, linear_recurrence_ref
+
+__all__ = ["linear_recurrence", "linear_recurrence_ref"]
