@@ -12,6 +12,17 @@ import kleene
 from kleene import tasks
 
 SMALL = {"markov": {"length": 32}}
+SMALL["mqar"] = {"vocab_size": 128, "input_seq_len": 64, "num_kv_pairs": 8}
+SMALL["in_context_recall"] = {"seq_len": 32}
+SMALL["noisy_in_context_recall"] = {"seq_len": 32}
+SMALL["selective_copying"] = {"seq_len": 40, "num_tokens_to_copy": 8}
+SMALL["copying"] = {"seq_len": 40, "num_tokens_to_copy": 8}
+SMALL["compression"] = {"seq_len": 16}
+SMALL["memorization"] = {"vocab_size": 64, "seq_len": 16}
+SMALL["induction_heads"] = {"seq_len": 20}
+SMALL["boolean_functions"] = {"function_class": "dnf", "n_dims": 6, "n_points": 5}
+SMALL["gotu"] = {"dims": 8, "frozen": 1, "max_negatives": 3}
+SMALL["binary_sequences"] = {"kind": "periodic", "patterns": ["001", "10"], "random_phase": True}
 
 
 def small(name: str) -> kleene.tasks.Task:

@@ -5,12 +5,14 @@ use pyo3::prelude::*;
 
 mod convert;
 mod markov;
+mod recall;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(default_threads, m)?)?;
     markov::init(m)?;
+    recall::init(m)?;
     Ok(())
 }
 
