@@ -31,3 +31,18 @@ def markov_generate(
     dtype: str = "int32",
     threads: int | None = None,
 ) -> dict[str, np.ndarray]: ...
+
+# -- recall family (kleene.recall) ----------------------------------------------------------
+def recall_validate(task: str, params: dict[str, object]) -> None: ...
+def recall_memorization_map(params: dict[str, object]) -> np.ndarray: ...
+def recall_generate(
+    task: str,
+    params: dict[str, object],
+    *,
+    seed: int,
+    salt: int,
+    start: int,
+    count: int,
+    dtype: str = "int32",
+    threads: int | None = None,
+) -> dict[str, np.ndarray]: ...
