@@ -100,10 +100,11 @@ def test_copying_layout_and_labels(selective):
         blanks = seq_len - 2 * n - 1
         counts = np.bincount(first_data, minlength=blanks + 1)
         probs = stats.binom.pmf(np.arange(blanks + 1), blanks, 1 / n)
-        keep = probs * len(batch) >= 5
-        exp = np.append(probs[keep], probs[~keep].sum()) * len(batch)
+        expected = probs * len(batch)
+        keep = expected >= 5
         obs = np.append(counts[keep], counts[~keep].sum())
-        assert stats.chisquare(obs, exp).pvalue > ALPHA
+        exp = np.append(expected[keep], expected[~keep].sum())
+        assert (~keep).any() and stats.chisquare(obs, exp).pvalue > ALPHA
     else:
         assert (first_data == 0).all() and data_mask[:, :n].all()
 
