@@ -167,8 +167,75 @@ def test_induction_heads_answer_and_trigger_position():
         ("compression", dict(vocab_size=2), "vocab_size"),
         ("memorization", dict(seq_len=31), "even"),
         ("induction_heads", dict(seq_len=2), "seq_len"),
+        ("fuzzy_in_context_recall", dict(vocab_size=6), "fewer than the motif sizes"),
+        ("fuzzy_in_context_recall", dict(seq_len=13), "seq_len"),
     ],
 )
 def test_bad_parameters_name_the_failed_constraint(name, params, message):
     with pytest.raises(ValueError, match=message):
         tasks.get(name, **params)
+
+
+def runs(tokens: np.ndarray, n: int, noise_end: int) -> list[tuple[str, int, list[int]]]:
+    """Splits a fuzzy-recall stream into maximal runs (kind, start, tokens): keys "k", values
+    "v", noise "x" and specials "s" (pad, copy prefix)."""
+    out: list[tuple[str, int, list[int]]] = []
+    for pos, t in enumerate(tokens.tolist()):
+        kind = "k" if t < n // 2 else "v" if t < n else "x" if t < noise_end else "s"
+        if out and out[-1][0] == kind and kind != "s":
+            out[-1][2].append(t)
+        else:
+            out.append((kind, pos, [t]))
+    return out
+
+
+@pytest.mark.parametrize("multi", [True, False])
+@pytest.mark.parametrize("noise", [0, 3])
+def test_fuzzy_recall_replay(multi, noise):
+    """Parse each row back into pairs (key and value alphabets are disjoint), rebuild MAD's
+    test targets from the parse, and compare."""
+    v = 16 + noise
+    params = dict(vocab_size=v, seq_len=64, multi_query=multi, noise_vocab_size=noise)
+    params["frac_noise"] = 0.2 if noise else 0.0
+    task = tasks.get("fuzzy_in_context_recall", **params)
+    n = task.n_ordinary
+    pad = v - 1 if multi else v - 2
+    recallable = 0
+    for split in ("train", "test"):
+        batch = tasks.get("fuzzy_in_context_recall", split=split, **params).batch(200, seed=3)
+        lab = batch.labels["labels"]
+        for row in range(len(batch)):
+            tok = batch.tokens[row]
+            if split == "train":
+                assert np.array_equal(lab[row, :-1], tok[1:])
+                continue
+            raw = np.append(tok, lab[row, -1])  # the last target is the last value token
+            pieces = runs(raw, n, n + noise)
+            specials = [p for p in pieces if p[0] == "s"]
+            assert all(raw[p[1]] == pad for p in specials[: len(specials) - (not multi)])
+            if not multi:
+                assert raw[specials[-1][1]] == v - 1 and pieces[-3] == specials[-1]
+            body = [p for p in pieces if p[0] in "kv"]
+            assert [p[0] for p in body] == ["k", "v"] * (len(body) // 2)
+            expected = np.full(len(raw), IGNORE_INDEX)
+            bound: dict[tuple, tuple] = {}
+            for (_, _, key), (_, start, value) in zip(body[0::2], body[1::2], strict=True):
+                key, value = tuple(key), tuple(value)
+                assert len(set(key)) == len(key) == 3 and len(set(value)) == len(value) <= 3
+                seen = key in bound
+                assert bound.setdefault(key, value) == value, "a key keeps its value"
+                last = start == body[-1][1]
+                if (seen and multi) or last:
+                    expected[start : start + len(value)] = value
+                recallable += last and seen
+            assert np.array_equal(lab[row], expected[1:])
+    # the probe is usually shown before it is queried (MAD's offset can miss the loop)
+    assert recallable > 0.8 * 200
+
+
+def test_fuzzy_training_keys_take_every_size():
+    batch = tasks.get("fuzzy_in_context_recall", seq_len=128).batch(200, seed=1)
+    sizes = set()
+    for tok in batch.tokens:
+        sizes |= {len(p[2]) for p in runs(tok, 15, 15) if p[0] == "k"}
+    assert sizes == {1, 2, 3}

@@ -125,3 +125,6 @@ def test_to_torch_shares_memory():
     assert tensors["tokens"].dtype == torch.int32
     tensors["tokens"][0, 0] = 7
     assert batch.tokens[0, 0] == 7
+
+
+SMALL["fuzzy_in_context_recall"] = {"seq_len": 40, "multi_query": False}

@@ -1,11 +1,12 @@
 """Recall, copying and in-context function tasks.
 
 Zoology's multi-query associative recall (``mqar``), MAD's synthetic suite
-(``in_context_recall``, ``noisy_in_context_recall``, ``selective_copying``, ``copying``,
-``compression``, ``memorization``), H3's ``induction_heads``, in-context learning of Boolean
-functions (``boolean_functions``), the GOTU setting (``gotu``) and random binary sequences
-(``binary_sequences``). Every random choice of item ``i`` comes from item ``i``'s own
-generator, so data never depends on threads, batch size or workers.
+(``in_context_recall``, ``noisy_in_context_recall``, ``fuzzy_in_context_recall``,
+``selective_copying``, ``copying``, ``compression``, ``memorization``), H3's
+``induction_heads``, in-context learning of Boolean functions (``boolean_functions``), the GOTU
+setting (``gotu``) and random binary sequences (``binary_sequences``). Every random choice of
+item ``i`` comes from item ``i``'s own generator, so data never depends on threads, batch size
+or workers.
 
 Label convention (all token tasks): ``labels[b, t]`` is the token a model should emit after
 reading ``tokens[b, : t + 1]``, or ``-100`` (:data:`kleene.IGNORE_INDEX`) where nothing is
@@ -67,7 +68,7 @@ def _noise_vocab(default: int) -> Param:
 def _numbered(v: int, **special: int) -> Vocabulary:
     names = {i: name for name, i in special.items()}
     tokens = tuple(f"<{names[i]}>" if i in names else str(i) for i in range(v))
-    return Vocabulary(tokens, joiner=" ")
+    return Vocabulary(tokens, pad_id=special.get("pad"), joiner=" ")
 
 
 class _RecallTask(Task):
@@ -211,6 +212,57 @@ class NoisyInContextRecall(_MadRecall):
 
     name = "noisy_in_context_recall"
     params = _recall_params(32, 16, 0.2)
+
+
+@register
+class FuzzyInContextRecall(_RecallTask):
+    """MAD's fuzzy in-context recall: keys and values are ordered tuples of distinct tokens.
+
+    Vocabulary: ``N`` ordinary tokens (``V - 1 - noise`` multi-query, ``V - 2 - noise``
+    single-query), keys ``[0, N/2)``, values ``[N/2, N)``, noise ``[N, N + noise)``; the pad
+    is ``V - 1`` (multi-query) or ``V - 2`` with the copy prefix ``V - 1`` (single-query).
+    Key sizes are uniform in ``1..k_motif_size`` (always ``k_motif_size`` for
+    ``split="test"``), value sizes uniform in ``1..v_motif_size``. A probe pair is inserted at
+    the first pair boundary past a uniform offset in ``[0, L - 2|probe|)``; pairs (a tuple key
+    bound on first sight to a uniform tuple value) or noise runs fill the row while it is
+    shorter than ``L - |probe| - k_motif_size - v_motif_size``; then (single-query: the copy
+    prefix) the probe key and value end the row, left-padded to ``L + 1`` and shifted, so
+    tokens and labels are ``[B, L]``. Key and value alphabets are disjoint, so the stream
+    parses unambiguously.
+
+    Labels: ``split="train"``: every next token (pads included, as MAD); ``split="test"``:
+    ``-100`` except the value tokens of repeated keys (multi-query) and the final probe's
+    value. As in MAD, when the offset lies past the last pair boundary the probe is shown only
+    at the end (its value is then not recallable), so a perfect model scores slightly below
+    100 % on test targets.
+    """
+
+    name = "fuzzy_in_context_recall"
+    _core_name = "fuzzy_in_context_recall"
+    params = (
+        Param("vocab_size", 16, "vocabulary size V", int, in_range(3, 1 << 15)),
+        Param("seq_len", 128, "sequence length L", int, in_range(6, 1 << 20)),
+        Param("k_motif_size", 3, "largest key tuple", int, in_range(1, 4)),
+        Param("v_motif_size", 3, "largest value tuple", int, in_range(1, 4)),
+        Param("multi_query", True, "label every repeated key (MAD's benchmark setting)", bool),
+        _noise_vocab(0),
+        _frac_noise(0.0),
+        Param("split", "train", "MAD's is_training", str, choices=("train", "test")),
+        _DTYPE,
+    )
+
+    @property
+    def n_ordinary(self) -> int:
+        """Key and value tokens ``N``: keys ``[0, N/2)``, values ``[N/2, N)``."""
+        p = self._params
+        return p["vocab_size"] - (1 if p["multi_query"] else 2) - p["noise_vocab_size"]
+
+    @functools.cached_property
+    def vocab(self) -> Vocabulary:
+        v = self._params["vocab_size"]
+        if self._params["multi_query"]:
+            return _numbered(v, pad=v - 1)
+        return _numbered(v, pad=v - 2, copy=v - 1)
 
 
 def _copy_params(selective: bool) -> tuple[Param, ...]:

@@ -4,6 +4,7 @@
 use kleene_core::recall::binary::{BinaryConfig, BinaryKind};
 use kleene_core::recall::boolean::{BoolClass, BooleanConfig, Gotu, GotuConfig, GotuFunction};
 use kleene_core::recall::copying::CopyingConfig;
+use kleene_core::recall::fuzzy::FuzzyConfig;
 use kleene_core::recall::induction::InductionConfig;
 use kleene_core::recall::mad::{
     CompressionConfig, Memorization, MemorizationConfig, RecallConfig, Targets,
@@ -82,6 +83,25 @@ fn build(task: &str, p: &Bound<'_, PyDict>) -> PyResult<AnySampler> {
             };
             cfg.validate().map_err(to_py_err)?;
             AnySampler::Recall(cfg)
+        }
+        "fuzzy_in_context_recall" => {
+            let split: String = get(p, "split")?;
+            let cfg = FuzzyConfig {
+                vocab_size: get(p, "vocab_size")?,
+                seq_len: get(p, "seq_len")?,
+                k_motif_size: get(p, "k_motif_size")?,
+                v_motif_size: get(p, "v_motif_size")?,
+                multi_query: get(p, "multi_query")?,
+                noise_vocab_size: get(p, "noise_vocab_size")?,
+                frac_noise: get(p, "frac_noise")?,
+                test: choice("split", &split, |s| match s {
+                    "train" => Some(false),
+                    "test" => Some(true),
+                    _ => None,
+                })?,
+            };
+            cfg.validate().map_err(to_py_err)?;
+            AnySampler::Fuzzy(cfg)
         }
         "memorization" => {
             AnySampler::Memorization(Memorization::new(memorization_config(p)?).map_err(to_py_err)?)

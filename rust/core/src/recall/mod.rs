@@ -8,6 +8,7 @@
 pub mod binary;
 pub mod boolean;
 pub mod copying;
+pub mod fuzzy;
 pub mod induction;
 pub mod mad;
 pub mod mqar;
@@ -148,6 +149,7 @@ pub enum AnySampler {
     Memorization(mad::Memorization),
     Compression(mad::CompressionConfig),
     Copying(copying::CopyingConfig),
+    Fuzzy(fuzzy::FuzzyConfig),
     Induction(induction::InductionConfig),
     Boolean(boolean::BooleanConfig),
     Gotu(boolean::Gotu),
@@ -162,6 +164,7 @@ macro_rules! delegate {
             AnySampler::Memorization($s) => $body,
             AnySampler::Compression($s) => $body,
             AnySampler::Copying($s) => $body,
+            AnySampler::Fuzzy($s) => $body,
             AnySampler::Induction($s) => $body,
             AnySampler::Boolean($s) => $body,
             AnySampler::Gotu($s) => $body,
