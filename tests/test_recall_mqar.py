@@ -155,3 +155,19 @@ def test_paper_configurations_build():
             4, seed=0
         )
         assert ((batch.labels["labels"] != IGNORE_INDEX).sum(axis=1) == k).all()
+
+
+def test_requests_beyond_the_memory_cap_are_refused(monkeypatch):
+    monkeypatch.setenv("KLEENE_MAX_BYTES", str(1 << 20))
+    task = tasks.get("mqar", vocab_size=8192, input_seq_len=256, num_kv_pairs=16)
+    with pytest.raises(ValueError, match="too large"):
+        task.batch(1000, seed=0)
+    assert task.batch(10, seed=0).tokens.shape == (10, 256)
+
+
+def test_token_dtype_must_hold_the_vocabulary():
+    with pytest.raises(ValueError, match="dtype"):
+        tasks.get("mqar", vocab_size=8192, dtype="uint8")
+    small = tasks.get("mqar", vocab_size=200, input_seq_len=64, dtype="uint8").batch(3, seed=1)
+    wide = tasks.get("mqar", vocab_size=200, input_seq_len=64).batch(3, seed=1)
+    assert small.tokens.dtype == np.uint8 and np.array_equal(small.tokens, wide.tokens)

@@ -37,6 +37,11 @@ from .tasks import Param, Task, at_least, in_range, register
 MAX_LENGTH = 1 << 24
 """Longest sequence the samplers accept."""
 
+MAX_VOCAB = 1 << 20
+"""Largest vocabulary of the token tasks (every id has a string for decoding)."""
+
+_DTYPE_MAX = {"uint8": 255, "uint16": 65535, "int16": 32767, "int32": 2**31 - 1, "int64": 2**63 - 1}
+
 _DTYPE = Param(
     "dtype",
     "int32",
@@ -81,7 +86,12 @@ class _RecallTask(Task):
         return {k: v for k, v in self._params.items() if k != "dtype"}
 
     def _check(self) -> None:
-        _core.recall_validate(self._core_name, self._core_params)
+        vocab_size = _core.recall_validate(self._core_name, self._core_params)
+        dtype = self._params["dtype"]
+        if vocab_size - 1 > _DTYPE_MAX[dtype]:
+            raise ValueError(
+                f"parameter `dtype` {dtype!r} cannot hold token ids up to {vocab_size - 1}"
+            )
 
     def _labels(self, out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return {"labels": out["labels"]}
@@ -132,7 +142,7 @@ class Mqar(_RecallTask):
     name = "mqar"
     _core_name = "mqar"
     params = (
-        Param("vocab_size", 8192, "vocabulary size V", int, in_range(4, 1 << 30)),
+        Param("vocab_size", 8192, "vocabulary size V", int, in_range(4, MAX_VOCAB)),
         _length("input_seq_len", 64, "sequence length L (even)"),
         Param("num_kv_pairs", 4, "key-value pairs K", int, at_least(1)),
         Param("num_passes", 1, "times the context is repeated", int, at_least(1)),
@@ -163,7 +173,7 @@ class _MadRecall(_RecallTask):
 
 def _recall_params(vocab: int, noise: int, frac: float) -> tuple[Param, ...]:
     return (
-        Param("vocab_size", vocab, "vocabulary size V", int, in_range(2, 1 << 24)),
+        Param("vocab_size", vocab, "vocabulary size V", int, in_range(2, MAX_VOCAB)),
         Param("seq_len", 128, "MAD's sequence length L (even)", int, in_range(4, MAX_LENGTH)),
         Param("multi_query", True, "label every repeated key (MAD's benchmark setting)", bool),
         _noise_vocab(noise),
@@ -267,7 +277,7 @@ class FuzzyInContextRecall(_RecallTask):
 
 def _copy_params(selective: bool) -> tuple[Param, ...]:
     return (
-        Param("vocab_size", 16, "vocabulary size V", int, in_range(3, 1 << 24)),
+        Param("vocab_size", 16, "vocabulary size V", int, in_range(3, MAX_VOCAB)),
         _length("seq_len", 256, "sequence length L"),
         Param("num_tokens_to_copy", 16, "data tokens n", int, at_least(1)),
         _DTYPE,
@@ -324,7 +334,7 @@ class Compression(_RecallTask):
     name = "compression"
     _core_name = "compression"
     params = (
-        Param("vocab_size", 16, "vocabulary size V", int, in_range(3, 1 << 24)),
+        Param("vocab_size", 16, "vocabulary size V", int, in_range(3, MAX_VOCAB)),
         Param("seq_len", 32, "sequence length L", int, in_range(2, MAX_LENGTH)),
         _noise_vocab(0),
         _frac_noise(0.0),
@@ -351,7 +361,7 @@ class Memorization(_RecallTask):
     name = "memorization"
     _core_name = "memorization"
     params = (
-        Param("vocab_size", 256, "vocabulary size V", int, in_range(3, 1 << 24)),
+        Param("vocab_size", 256, "vocabulary size V", int, in_range(3, MAX_VOCAB)),
         Param("seq_len", 32, "sequence length L (even)", int, in_range(2, MAX_LENGTH)),
         _noise_vocab(0),
         _frac_noise(0.0),
@@ -384,7 +394,7 @@ class InductionHeads(_RecallTask):
     name = "induction_heads"
     _core_name = "induction_heads"
     params = (
-        Param("vocab_size", 20, "vocabulary size V (H3: 20; Mamba: 16)", int, in_range(3, 1 << 24)),
+        Param("vocab_size", 20, "vocabulary V (H3: 20; Mamba: 16)", int, in_range(3, MAX_VOCAB)),
         Param("seq_len", 30, "prefix length L (H3: 30; Mamba: 256)", int, in_range(3, MAX_LENGTH)),
         Param(
             "targets",

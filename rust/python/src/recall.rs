@@ -203,10 +203,10 @@ fn build(task: &str, p: &Bound<'_, PyDict>) -> PyResult<AnySampler> {
 }
 
 /// Validates the parameters of a recall-family task; raises ValueError naming the first
-/// failed constraint.
+/// failed constraint. Returns the vocabulary size.
 #[pyfunction]
-fn recall_validate(task: &str, params: &Bound<'_, PyDict>) -> PyResult<()> {
-    build(task, params).map(|_| ())
+fn recall_validate(task: &str, params: &Bound<'_, PyDict>) -> PyResult<usize> {
+    build(task, params).map(|s| s.vocab_size())
 }
 
 /// The fixed key -> value map of a `memorization` configuration, `[n_keys]`.

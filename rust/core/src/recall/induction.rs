@@ -10,7 +10,7 @@ use super::sampling::{Dice, Scratch};
 use super::{check, Row, RowSampler, RowShape};
 use crate::error::Result;
 
-pub const MAX_VOCAB: usize = 1 << 24;
+pub const MAX_VOCAB: usize = 1 << 20;
 pub const MAX_LENGTH: usize = 1 << 24;
 
 #[derive(Clone, Debug, PartialEq)]

@@ -6,7 +6,7 @@ use super::{check, Row, RowSampler, RowShape, IGNORE};
 use crate::error::Result;
 use crate::rng::StreamKey;
 
-pub const MAX_VOCAB: usize = 1 << 24;
+pub const MAX_VOCAB: usize = 1 << 20;
 pub const MAX_LENGTH: usize = 1 << 24;
 
 /// Which targets a recall row carries.

@@ -16,7 +16,7 @@ use super::{check, Row, RowSampler, RowShape};
 use crate::error::Result;
 
 /// Largest vocabulary and sequence length.
-pub const MAX_VOCAB: usize = 1 << 30;
+pub const MAX_VOCAB: usize = 1 << 20;
 pub const MAX_LENGTH: usize = 1 << 24;
 
 /// Configuration of the `mqar` task (Zoology's parameter names).
