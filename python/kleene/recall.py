@@ -468,7 +468,7 @@ class BooleanFunctions(_RecallTask):
         Param("function_class", "conjunction", "the function class", str, choices=BOOLEAN_CLASSES),
         Param("n_dims", 28, "input dimension n", int, in_range(1, 4096)),
         Param("n_points", 40, "points per episode m", int, in_range(1, 1 << 20)),
-        Param("k", None, "support size (sparse classes; default 2 parity, 4 disjunction)", int, at_least(1)),
+        Param("k", None, "support of sparse classes (default 2 parity, 4 or)", int, at_least(1)),
         Param("noise_rate", 0.0, "label flip probability", float, in_range(0.0, 0.5)),
         _DTYPE,
     )
