@@ -281,3 +281,15 @@ def test_gotu_points_are_uniform_over_the_enumerated_region(frozen, r):
 def test_bad_parameters_name_the_failed_constraint(name, params, message):
     with pytest.raises(ValueError, match=message):
         tasks.get(name, **params)
+
+
+def test_gotu_cube_regions_and_targets_agree_with_the_sampler():
+    task = tasks.get("gotu", dims=8, function="cyclic", support=3, frozen=2)
+    x_all, y_all = task.cube()
+    assert x_all.shape == (256, 8) and len({tuple(r) for r in x_all}) == 256
+    assert np.array_equal(y_all, gotu_target("cyclic", 3, x_all.astype(np.float64)))
+    seen, _ = task.cube("seen")
+    unseen, _ = task.cube("unseen")
+    assert len(seen) == 64 and len(unseen) == 192 and (seen[:, :2] == 1).all()
+    batch = task.batch(500, seed=0)
+    assert np.array_equal(task.target(batch.labels["x"]), batch.labels["y"])

@@ -541,6 +541,40 @@ class Gotu(_RecallTask):
     def _labels(self, out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return {"y": np.ascontiguousarray(out["reals"][:, 0])}
 
+    def target(self, x: np.ndarray) -> np.ndarray:
+        """The target function on points ``x [N, d]`` (+-1), ``[N]`` float32."""
+        p = self._params
+        x = np.asarray(x, dtype=np.float32)
+        s, d = p["support"], p["dims"]
+        if p["function"] == "parity":
+            return x[:, :s].prod(axis=1)
+        if p["function"] == "majority":
+            return np.where(x[:, :s].sum(axis=1) >= 0, 1, -1).astype(np.float32)
+        rolled = [np.roll(x, -j, axis=1) for j in range(s)]
+        return np.prod(rolled, axis=0).sum(axis=1).astype(np.float32)
+
+    def cube(self, region: str = "all") -> tuple[np.ndarray, np.ndarray]:
+        """The whole cube (GOTU's test set, ``d <= 24``) or one region of it, enumerated.
+
+        Args:
+            region: ``"all"``, ``"seen"`` (the first ``frozen`` coordinates +1) or
+                ``"unseen"`` (the rest).
+
+        Returns:
+            ``x [N, d]`` (int8, +-1) and ``y [N]`` (float32).
+        """
+        d, frozen = self._params["dims"], self._params["frozen"]
+        if d > 24:
+            raise ValueError(f"`dims` = {d} is too large to enumerate the cube (at most 24)")
+        if region not in ("all", "seen", "unseen"):
+            raise ValueError(f"`region` must be 'all', 'seen' or 'unseen', got {region!r}")
+        codes = np.arange(1 << d, dtype=np.int64)[:, None] >> np.arange(d)
+        x = np.where(codes & 1, 1, -1).astype(np.int8)
+        if region != "all":
+            seen = (x[:, :frozen] == 1).all(axis=1)
+            x = x[seen if region == "seen" else ~seen]
+        return x, self.target(x)
+
     def _generate(self, count: int, seed: int, start: int, threads: int | None) -> Batch:
         batch = super()._generate(count, seed, start, threads)
         batch.labels["x"] = (2 * batch.tokens.astype(np.int8) - 1).astype(np.int8)
