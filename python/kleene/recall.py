@@ -545,7 +545,7 @@ class Gotu(_RecallTask):
         """The target function on points ``x [N, d]`` (+-1), ``[N]`` float32."""
         p = self._params
         x = np.asarray(x, dtype=np.float32)
-        s, d = p["support"], p["dims"]
+        s = p["support"]
         if p["function"] == "parity":
             return x[:, :s].prod(axis=1)
         if p["function"] == "majority":
