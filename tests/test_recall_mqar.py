@@ -171,3 +171,23 @@ def test_token_dtype_must_hold_the_vocabulary():
     small = tasks.get("mqar", vocab_size=200, input_seq_len=64, dtype="uint8").batch(3, seed=1)
     wide = tasks.get("mqar", vocab_size=200, input_seq_len=64).batch(3, seed=1)
     assert small.tokens.dtype == np.uint8 and np.array_equal(small.tokens, wide.tokens)
+
+
+def _child_batch(queue):
+    queue.put(_FORK_TASK.batch(16, seed=3, threads=2).tokens)
+
+
+_FORK_TASK = tasks.get("mqar", vocab_size=256, input_seq_len=64, num_kv_pairs=4)
+
+
+def test_a_sampler_built_before_fork_works_in_the_child():
+    import multiprocessing as mp
+
+    parent = _FORK_TASK.batch(16, seed=3, threads=2).tokens  # the pool exists before the fork
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_child_batch, args=(queue,))
+    proc.start()
+    child = queue.get(timeout=60)
+    proc.join(timeout=60)
+    assert proc.exitcode == 0 and np.array_equal(child, parent)

@@ -33,6 +33,21 @@ def markov_generate(
 ) -> dict[str, np.ndarray]: ...
 
 # -- recall family (kleene.recall) ----------------------------------------------------------
+class RecallSampler:
+    def __new__(cls, task: str, params: dict[str, object]) -> RecallSampler: ...
+    @property
+    def vocab_size(self) -> int: ...
+    def generate(
+        self,
+        *,
+        seed: int,
+        salt: int,
+        start: int,
+        count: int,
+        dtype: str = "int32",
+        threads: int | None = None,
+    ) -> dict[str, np.ndarray]: ...
+
 def recall_validate(task: str, params: dict[str, object]) -> int: ...
 def recall_memorization_map(params: dict[str, object]) -> np.ndarray: ...
 def recall_generate(

@@ -85,8 +85,12 @@ class _RecallTask(Task):
     def _core_params(self) -> dict[str, Any]:
         return {k: v for k, v in self._params.items() if k != "dtype"}
 
+    @functools.cached_property
+    def _sampler(self) -> _core.RecallSampler:
+        return _core.RecallSampler(self._core_name, self._core_params)
+
     def _check(self) -> None:
-        vocab_size = _core.recall_validate(self._core_name, self._core_params)
+        vocab_size = self._sampler.vocab_size
         dtype = self._params["dtype"]
         if vocab_size - 1 > _DTYPE_MAX[dtype]:
             raise ValueError(
@@ -97,9 +101,7 @@ class _RecallTask(Task):
         return {"labels": out["labels"]}
 
     def _generate(self, count: int, seed: int, start: int, threads: int | None) -> Batch:
-        out = _core.recall_generate(
-            self._core_name,
-            self._core_params,
+        out = self._sampler.generate(
             seed=seed,
             salt=self.stream_salt,
             start=start,

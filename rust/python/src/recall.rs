@@ -20,10 +20,83 @@ use crate::convert::{run_detached, to_numpy, to_py_err, TokenDtype};
 use crate::with_token_type;
 
 pub fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyRecallSampler>()?;
     m.add_function(wrap_pyfunction!(recall_generate, m)?)?;
     m.add_function(wrap_pyfunction!(recall_validate, m)?)?;
     m.add_function(wrap_pyfunction!(recall_memorization_map, m)?)?;
     Ok(())
+}
+
+/// A validated recall-family sampler, built once (precomputed gap law, fixed maps) and reused
+/// for every batch.
+#[pyclass(name = "RecallSampler", frozen, module = "kleene._core")]
+pub struct PyRecallSampler {
+    inner: AnySampler,
+}
+
+#[pymethods]
+impl PyRecallSampler {
+    /// Builds the sampler of `task`; raises ValueError naming the first failed constraint.
+    #[new]
+    fn new(task: &str, params: &Bound<'_, PyDict>) -> PyResult<Self> {
+        Ok(PyRecallSampler {
+            inner: build(task, params)?,
+        })
+    }
+
+    /// Every token id is below this.
+    #[getter]
+    fn vocab_size(&self) -> usize {
+        self.inner.vocab_size()
+    }
+
+    /// Items `start .. start+count`: a dict with tokens [B, T] and, when the task has them,
+    /// labels [B, T] (int64), ints [B, I] (int8) and reals [B, R] (float32).
+    #[pyo3(signature = (*, seed, salt, start, count, dtype="int32", threads=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn generate<'py>(
+        &self,
+        py: Python<'py>,
+        seed: u64,
+        salt: u64,
+        start: u64,
+        count: usize,
+        dtype: &str,
+        threads: Option<usize>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        generate_dict(py, &self.inner, seed, salt, start, count, dtype, threads)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn generate_dict<'py>(
+    py: Python<'py>,
+    sampler: &AnySampler,
+    seed: u64,
+    salt: u64,
+    start: u64,
+    count: usize,
+    dtype: &str,
+    threads: Option<usize>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let shape = sampler.shape();
+    let key = StreamKey::new(seed, salt);
+    let dtype = TokenDtype::parse(dtype)?;
+    let out = PyDict::new(py);
+    with_token_type!(dtype, T => {
+        let b = run_detached(py, || generate::<T, _>(sampler, key, start, count, threads))?;
+        out.set_item("tokens", to_numpy(py, b.tokens, &[count, shape.length])?)?;
+        if shape.labels {
+            out.set_item("labels", to_numpy(py, b.labels, &[count, shape.length])?)?;
+        }
+        if shape.ints > 0 {
+            out.set_item("ints", to_numpy(py, b.ints, &[count, shape.ints])?)?;
+        }
+        if shape.reals > 0 {
+            out.set_item("reals", to_numpy(py, b.reals, &[count, shape.reals])?)?;
+        }
+    });
+    Ok(out)
 }
 
 fn get<'py, T>(params: &Bound<'py, PyDict>, name: &str) -> PyResult<T>
@@ -239,22 +312,5 @@ fn recall_generate<'py>(
     threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let sampler = build(task, params)?;
-    let shape = sampler.shape();
-    let key = StreamKey::new(seed, salt);
-    let dtype = TokenDtype::parse(dtype)?;
-    let out = PyDict::new(py);
-    with_token_type!(dtype, T => {
-        let b = run_detached(py, || generate::<T, _>(&sampler, key, start, count, threads))?;
-        out.set_item("tokens", to_numpy(py, b.tokens, &[count, shape.length])?)?;
-        if shape.labels {
-            out.set_item("labels", to_numpy(py, b.labels, &[count, shape.length])?)?;
-        }
-        if shape.ints > 0 {
-            out.set_item("ints", to_numpy(py, b.ints, &[count, shape.ints])?)?;
-        }
-        if shape.reals > 0 {
-            out.set_item("reals", to_numpy(py, b.reals, &[count, shape.reals])?)?;
-        }
-    });
-    Ok(out)
+    generate_dict(py, &sampler, seed, salt, start, count, dtype, threads)
 }
