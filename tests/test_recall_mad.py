@@ -239,3 +239,35 @@ def test_fuzzy_training_keys_take_every_size():
     for tok in batch.tokens:
         sizes |= {len(p[2]) for p in runs(tok, 15, 15) if p[0] == "k"}
     assert sizes == {1, 2, 3}
+
+
+@pytest.mark.parametrize("allow_dot", [False, True])
+def test_associative_recall_binding_query_and_answer(allow_dot):
+    v, seq_len = 12, 16  # keys 1..5, values 6..10
+    task = tasks.get("associative_recall", vocab_size=v, seq_len=seq_len, allow_dot=allow_dot)
+    batch = task.batch(6000, seed=2)
+    tok, lab = batch.tokens, batch.labels["labels"]
+    assert tok.shape == (6000, seq_len + 2)  # pairs, "=>", query key (value is the label)
+    pairs = tok[:, :seq_len].reshape(len(batch), -1, 2)
+    assert ((pairs[:, :, 0] >= 1) & (pairs[:, :, 0] <= 5)).all()
+    assert ((pairs[:, :, 1] >= 6) & (pairs[:, :, 1] <= 10)).all()
+    assert (tok[:, seq_len] == v - 1).all() and (lab[:, :-1] == IGNORE_INDEX).all()
+    query = tok[:, -1]
+    absent = 0
+    for r in range(len(batch)):
+        bound = {}
+        for k, x in pairs[r]:
+            assert bound.setdefault(int(k), int(x)) == x, "one value per key within a row"
+        if int(query[r]) in bound:
+            assert lab[r, -1] == bound[int(query[r])]
+        else:
+            assert allow_dot and lab[r, -1] == 0
+            absent += 1
+    assert (absent > 0) == allow_dot
+    if allow_dot:
+        assert stats.chisquare(np.bincount(query, minlength=6)[1:]).pvalue > ALPHA
+    else:
+        full = np.array([len(set(pairs[r, :, 0])) == 5 for r in range(len(batch))])
+        assert full.mean() > 0.25  # rows that showed all 5 keys
+        assert stats.chisquare(np.bincount(query[full], minlength=6)[1:]).pvalue > ALPHA
+    assert uniform_p(np.bincount(pairs[:, 0, 1] - 6, minlength=5)) > ALPHA

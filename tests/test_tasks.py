@@ -128,3 +128,4 @@ def test_to_torch_shares_memory():
 
 
 SMALL["fuzzy_in_context_recall"] = {"seq_len": 40, "multi_query": False}
+SMALL["associative_recall"] = {"vocab_size": 10, "seq_len": 20}

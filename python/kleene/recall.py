@@ -3,10 +3,10 @@
 Zoology's multi-query associative recall (``mqar``), MAD's synthetic suite
 (``in_context_recall``, ``noisy_in_context_recall``, ``fuzzy_in_context_recall``,
 ``selective_copying``, ``copying``, ``compression``, ``memorization``), H3's
-``induction_heads``, in-context learning of Boolean functions (``boolean_functions``), the GOTU
-setting (``gotu``) and random binary sequences (``binary_sequences``). Every random choice of
-item ``i`` comes from item ``i``'s own generator, so data never depends on threads, batch size
-or workers.
+``induction_heads`` and ``associative_recall``, in-context learning of Boolean functions
+(``boolean_functions``), the GOTU setting (``gotu``) and random binary sequences
+(``binary_sequences``). Every random choice of item ``i`` comes from item ``i``'s own
+generator, so data never depends on threads, batch size or workers.
 
 Label convention (all token tasks): ``labels[b, t]`` is the token a model should emit after
 reading ``tokens[b, : t + 1]``, or ``-100`` (:data:`kleene.IGNORE_INDEX`) where nothing is
@@ -415,6 +415,53 @@ class InductionHeads(_RecallTask):
         return {
             "vocab_size": p["vocab_size"],
             "seq_len": p["seq_len"],
+            "all_targets": p["targets"] == "next_token",
+        }
+
+    @functools.cached_property
+    def vocab(self) -> Vocabulary:
+        v = self._params["vocab_size"]
+        tokens = (".",) + tuple(str(i) for i in range(v - 2)) + ("=>",)
+        return Vocabulary(tokens, joiner=" ")
+
+
+@register
+class AssociativeRecall(_RecallTask):
+    """H3's associative recall (safari's ``generate_assoc_recall``, one-token keys).
+
+    Ids as :class:`InductionHeads`: ``.`` = 0, ordinary ``1 .. V - 2`` (keys the lower half,
+    values the upper half), ``=>`` = ``V - 1``. Each row binds every key to a uniform value
+    (keys may share values), shows ``L // 2`` pairs with uniform keys, then ``=>``, a query key
+    (uniform over the keys shown; with ``allow_dot`` over all keys) and its value (``.`` for a
+    key not shown). Shifted: tokens and labels ``[B, 2 (L // 2) + 2]``. ``targets="answer"``:
+    only the last position (H3's test targets; a perfect model scores 100 %);
+    ``"next_token"``: every next token (H3's training targets).
+    """
+
+    name = "associative_recall"
+    _core_name = "associative_recall"
+    params = (
+        Param("vocab_size", 20, "vocabulary V (H3: 20 or 10)", int, in_range(4, MAX_VOCAB)),
+        Param("seq_len", 40, "context length L (H3: 40 or 20)", int, in_range(2, MAX_LENGTH)),
+        Param("allow_dot", False, "query keys that were not shown (answer '.')", bool),
+        Param(
+            "targets",
+            "answer",
+            "answer (test targets) or next_token (training targets)",
+            str,
+            choices=("answer", "next_token"),
+            affects_data=False,
+        ),
+        _DTYPE,
+    )
+
+    @functools.cached_property
+    def _core_params(self) -> dict[str, Any]:
+        p = self._params
+        return {
+            "vocab_size": p["vocab_size"],
+            "seq_len": p["seq_len"],
+            "allow_dot": p["allow_dot"],
             "all_targets": p["targets"] == "next_token",
         }
 

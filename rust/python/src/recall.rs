@@ -5,7 +5,7 @@ use kleene_core::recall::binary::{BinaryConfig, BinaryKind};
 use kleene_core::recall::boolean::{BoolClass, BooleanConfig, Gotu, GotuConfig, GotuFunction};
 use kleene_core::recall::copying::CopyingConfig;
 use kleene_core::recall::fuzzy::FuzzyConfig;
-use kleene_core::recall::induction::InductionConfig;
+use kleene_core::recall::induction::{AssocRecallConfig, InductionConfig};
 use kleene_core::recall::mad::{
     CompressionConfig, Memorization, MemorizationConfig, RecallConfig, Targets,
 };
@@ -207,6 +207,16 @@ fn build(task: &str, p: &Bound<'_, PyDict>) -> PyResult<AnySampler> {
             };
             cfg.validate().map_err(to_py_err)?;
             AnySampler::Induction(cfg)
+        }
+        "associative_recall" => {
+            let cfg = AssocRecallConfig {
+                vocab_size: get(p, "vocab_size")?,
+                seq_len: get(p, "seq_len")?,
+                allow_dot: get(p, "allow_dot")?,
+                all_targets: get(p, "all_targets")?,
+            };
+            cfg.validate().map_err(to_py_err)?;
+            AnySampler::AssocRecall(cfg)
         }
         "boolean_functions" => {
             let class: String = get(p, "function_class")?;
