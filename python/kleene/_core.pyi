@@ -113,6 +113,14 @@ class DfaPool:
         length: int,
         sep: int,
         pad: int,
+# -- recall family (kleene.recall) ----------------------------------------------------------
+class RecallSampler:
+    def __new__(cls, task: str, params: dict[str, object]) -> RecallSampler: ...
+    @property
+    def vocab_size(self) -> int: ...
+    def generate(
+        self,
+        *,
         seed: int,
         salt: int,
         start: int,
@@ -137,6 +145,12 @@ def dfa_regbench_batch(
     max_out: int,
     max_states: int,
     num_letters: int,
+def recall_validate(task: str, params: dict[str, object]) -> int: ...
+def recall_memorization_map(params: dict[str, object]) -> np.ndarray: ...
+def recall_generate(
+    task: str,
+    params: dict[str, object],
+    *,
     seed: int,
     salt: int,
     start: int,
@@ -152,3 +166,6 @@ def dfa_random(
     seed: int,
     index: int = 0,
 ) -> Dfa: ...
+    dtype: str = "int32",
+    threads: int | None = None,
+) -> dict[str, np.ndarray]: ...

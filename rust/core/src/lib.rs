@@ -11,6 +11,7 @@ pub mod error;
 pub mod limits;
 pub mod markov;
 pub mod pool;
+pub mod recall;
 pub mod rng;
 pub mod token;
 

@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 mod automata;
 mod convert;
 mod markov;
+mod recall;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -13,6 +14,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(default_threads, m)?)?;
     markov::init(m)?;
     automata::init(m)?;
+    recall::init(m)?;
     Ok(())
 }
 
