@@ -8,12 +8,22 @@ Example:
 """
 
 from . import _core, tasks
+from . import automata as automata
 from . import markov as markov
-from .automata import DFA
 from . import recall as recall
+from .automata import DFA
 from .batch import IGNORE_INDEX, Batch, Vocabulary
 
 __version__: str = _core.__version__
 
-__all__ = ["DFA", "Batch", "IGNORE_INDEX", "Vocabulary", "markov", "tasks", "__version__"]
-__all__ = ["Batch", "IGNORE_INDEX", "Vocabulary", "markov", "recall", "tasks", "__version__"]
+__all__ = [
+    "DFA",
+    "Batch",
+    "IGNORE_INDEX",
+    "Vocabulary",
+    "__version__",
+    "automata",
+    "markov",
+    "recall",
+    "tasks",
+]
