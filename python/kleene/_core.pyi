@@ -113,14 +113,6 @@ class DfaPool:
         length: int,
         sep: int,
         pad: int,
-# -- recall family (kleene.recall) ----------------------------------------------------------
-class RecallSampler:
-    def __new__(cls, task: str, params: dict[str, object]) -> RecallSampler: ...
-    @property
-    def vocab_size(self) -> int: ...
-    def generate(
-        self,
-        *,
         seed: int,
         salt: int,
         start: int,
@@ -145,12 +137,6 @@ def dfa_regbench_batch(
     max_out: int,
     max_states: int,
     num_letters: int,
-def recall_validate(task: str, params: dict[str, object]) -> int: ...
-def recall_memorization_map(params: dict[str, object]) -> np.ndarray: ...
-def recall_generate(
-    task: str,
-    params: dict[str, object],
-    *,
     seed: int,
     salt: int,
     start: int,
@@ -166,6 +152,33 @@ def dfa_random(
     seed: int,
     index: int = 0,
 ) -> Dfa: ...
+
+# -- recall family (kleene.recall) ----------------------------------------------------------
+class RecallSampler:
+    def __new__(cls, task: str, params: dict[str, object]) -> RecallSampler: ...
+    @property
+    def vocab_size(self) -> int: ...
+    def generate(
+        self,
+        *,
+        seed: int,
+        salt: int,
+        start: int,
+        count: int,
+        dtype: str = "int32",
+        threads: int | None = None,
+    ) -> dict[str, np.ndarray]: ...
+
+def recall_validate(task: str, params: dict[str, object]) -> int: ...
+def recall_memorization_map(params: dict[str, object]) -> np.ndarray: ...
+def recall_generate(
+    task: str,
+    params: dict[str, object],
+    *,
+    seed: int,
+    salt: int,
+    start: int,
+    count: int,
     dtype: str = "int32",
     threads: int | None = None,
 ) -> dict[str, np.ndarray]: ...
