@@ -34,7 +34,7 @@ fn main() {
                 StreamKey::new(r as u64, 0),
                 0,
                 batch,
-                MarkovLabels::default(),
+                labels,
                 Some(1),
             )
             .unwrap();
