@@ -2,3 +2,5 @@
 
 Importing this package imports torch; ``import kleene`` does not.
 """
+
+from .mamba import Mamba, MambaCache  # noqa: F401
