@@ -20,33 +20,37 @@ def _compute_dtype(*tensors: Tensor | None) -> torch.dtype:
 
 
 def _per_channel(M: Tensor, dim: int, dtype: torch.dtype) -> Tensor:
-    """B or C as ``[batch, dim, N, L]`` (input-dependent) or ``[dim, N]`` (constant)."""
+    """B or C as time-major ``[L, batch, dim, N]`` (input-dependent) or ``[dim, N]``."""
     M = M.to(dtype)
     if M.dim() == 2:
         return M
     if M.dim() == 3:
         M = M.unsqueeze(1)
-    return M.repeat_interleave(dim // M.shape[1], dim=1)
+    M = M.permute(3, 0, 1, 2)  # [L, b, G, N]
+    return M.repeat_interleave(dim // M.shape[2], dim=2).contiguous()
 
 
 def _scan_dense(dA: Tensor, dBu: Tensor, C: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
-    """Runs x_t = dA_t * x_{t-1} + dBu_t and returns (sum_n x_t C_t ``[b, d, L]``, x_L)."""
+    """Runs x_t = dA_t * x_{t-1} + dBu_t over time-major ``[L, b, d, N]`` inputs and returns
+    (sum_n x_t C_t ``[b, d, L]``, x_L)."""
+    # unbind once: indexing [t] in the loop would make autograd scatter into a full-size zero
+    # tensor per step (quadratic in L)
+    C_t = [C] * dA.shape[0] if C.dim() == 2 else C.unbind(0)
     ys = []
-    for t in range(dA.shape[-1]):
-        h = dA[..., t] * h + dBu[..., t]
-        c_t = C if C.dim() == 2 else C[..., t]
-        ys.append((h * c_t).sum(-1))
-    y = torch.stack(ys, dim=-1) if ys else dA.new_zeros(h.shape[:-1] + (0,))
+    for a, bu, c in zip(dA.unbind(0), dBu.unbind(0), C_t, strict=True):
+        h = a * h + bu
+        ys.append((h * c).sum(-1))
+    y = torch.stack(ys, dim=-1) if ys else h.new_zeros(h.shape[:-1] + (0,))
     return y, h
 
 
 def _scan_batch(u, delta, A, B, C, h0, signed_gate):
-    """The recurrence for dense ``[b, d, L]`` inputs (delta already biased / softplus-ed)."""
-    dA = torch.exp(delta.unsqueeze(2) * A.unsqueeze(-1))  # [b, d, N, L]
+    """The recurrence for ``[b, d, L]`` inputs (delta already biased / softplus-ed)."""
+    dt = delta.permute(2, 0, 1).unsqueeze(-1)  # [L, b, d, 1]
+    dA = torch.exp(dt * A).contiguous()  # [L, b, d, N]
     if signed_gate:
         dA = 2 * dA - 1
-    du = (delta * u).unsqueeze(2)
-    dBu = du * (B.unsqueeze(-1) if B.dim() == 2 else B)
+    dBu = (dt * u.permute(2, 0, 1).unsqueeze(-1) * B).contiguous()
     return _scan_dense(dA, dBu, C, h0)
 
 
@@ -100,7 +104,7 @@ def selective_scan_ref(
         bounds = cu_seqlens.tolist()
         for i, (s, e) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
             h = h0[i : i + 1] if h0 is not None else uf.new_zeros(1, dim, n)
-            pick = lambda M, s=s, e=e: M if M.dim() == 2 else M[..., s:e]  # noqa: E731
+            pick = lambda M, s=s, e=e: M if M.dim() == 2 else M[s:e]  # noqa: E731
             y_i, last_i = _scan_batch(
                 uf[..., s:e], dt[..., s:e], Af, pick(Bf), pick(Cf), h, signed_gate
             )
