@@ -93,19 +93,25 @@ def _load_bc(
     ptr, base, offs_n, mask_n, offs_t, mask_t, offs_d, mask_d, L, N, VARYING: tl.constexpr
 ):
     """B or C of one tile: ``[BN, BT]`` when input-dependent, ``[BD, BN]`` when constant."""
+    # one return after a constexpr if/else: the compiler rejects returns of different
+    # shapes from the branches, even static ones
     if VARYING:
         p = ptr + base + offs_n[:, None] * L + offs_t[None, :]
-        return tl.load(p, mask=mask_n[:, None] & mask_t[None, :], other=0.0).to(tl.float32)
-    p = ptr + offs_d[:, None] * N + offs_n[None, :]
-    return tl.load(p, mask=mask_d[:, None] & mask_n[None, :], other=0.0).to(tl.float32)
+        M = tl.load(p, mask=mask_n[:, None] & mask_t[None, :], other=0.0).to(tl.float32)
+    else:
+        p = ptr + offs_d[:, None] * N + offs_n[None, :]
+        M = tl.load(p, mask=mask_d[:, None] & mask_n[None, :], other=0.0).to(tl.float32)
+    return M
 
 
 @triton.jit
 def _expand_bc(M, VARYING: tl.constexpr):
     """B or C broadcast against ``[BD, BN, BT]``."""
     if VARYING:
-        return M[None, :, :]
-    return M[:, :, None]
+        X = M[None, :, :]
+    else:
+        X = M[:, :, None]
+    return X
 
 
 @triton.jit

@@ -20,6 +20,11 @@ MAX_D_STATE = 256
 TILE_BUDGET = 4096
 """Elements of one ``[BD, BN, BT]`` fp32 tile held by a program."""
 
+FWD_WARPS, BWD_WARPS = 4, 8
+"""Warps per program. Compiled for sm_90 by ptxas (bench/test_scan_compile.py) at N = 16,
+bf16: the forward uses 255 registers without spills at 4 warps; the backward spills 824
+bytes at 4 warps and none at 8."""
+
 FORCE_BLOCK_T: int | None = None
 """Tests set this to a small power of two so that short sequences span several tiles."""
 
@@ -111,7 +116,7 @@ def selective_scan_fwd(
             SOFTPLUS=delta_softplus, SIGNED=signed_gate,
             B_VARYING=B.dim() == 4, C_VARYING=C.dim() == 4,
             HAS_H0=initial_state is not None, SAVE_STATES=save_states,
-            IS_VARLEN=cu_seqlens is not None, **meta,
+            IS_VARLEN=cu_seqlens is not None, num_warps=FWD_WARPS, **meta,
         )  # fmt: skip
     return out, last, states
 
@@ -178,7 +183,8 @@ def selective_scan_bwd(
             HAS_D=D is not None, HAS_Z=z is not None, HAS_BIAS=delta_bias is not None,
             SOFTPLUS=delta_softplus, SIGNED=signed_gate,
             B_VARYING=B.dim() == 4, C_VARYING=C.dim() == 4,
-            HAS_DLAST=dlast is not None, IS_VARLEN=cu_seqlens is not None, **meta,
+            HAS_DLAST=dlast is not None, IS_VARLEN=cu_seqlens is not None,
+            num_warps=BWD_WARPS, **meta,
         )  # fmt: skip
     dB = buf["dB"].to(B.dtype) if B.dim() == 4 else buf["dB"].sum(0)
     dC = buf["dC"].to(C.dtype) if C.dim() == 4 else buf["dC"].sum(0)
