@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import torch
 
+from .kernels import selective_scan_fwd_kernel
 from .op import MAX_D_STATE, selective_scan_fwd
 from .reference import selective_scan_ref
 
@@ -106,13 +105,24 @@ def _check_state(initial_state, n_seq: int, dim: int, n: int) -> None:
         )
 
 
+def _interpreted() -> bool:
+    """Whether the kernels were decorated under TRITON_INTERPRET=1 (decided at import)."""
+    from triton.runtime.interpreter import InterpretedFunction
+
+    return isinstance(selective_scan_fwd_kernel, InterpretedFunction)
+
+
 def _use_triton(backend: str, u: Tensor) -> bool:
     if backend not in BACKENDS:
         raise _fail("backend", f"must be one of {BACKENDS}, got {backend!r}")
     if backend == "auto":
         return u.is_cuda
-    if backend == "triton" and not u.is_cuda and os.environ.get("TRITON_INTERPRET") != "1":
-        raise _fail("backend", "'triton' on CPU tensors needs TRITON_INTERPRET=1")
+    if backend == "triton" and not u.is_cuda and not _interpreted():
+        raise _fail(
+            "backend",
+            "'triton' on CPU tensors needs the Triton interpreter: set TRITON_INTERPRET=1 "
+            "before kleene.triton_kernels is first imported",
+        )
     return backend == "triton"
 
 
