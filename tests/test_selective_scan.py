@@ -120,6 +120,7 @@ CASES = {
         dict(signed=True),
     ),
     "B2-D4-L21-N2-fp64": (dict(d=4, L=21, n=2, dtype=torch.float64), ALL, dict()),
+    "B1-D2-L20-N256-max-d_state": (dict(b=1, d=2, L=20, n=MAX_D_STATE), ALL, dict()),
 }
 
 
