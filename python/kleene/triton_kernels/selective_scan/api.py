@@ -72,8 +72,8 @@ def _check_bc(name: str, M: Tensor, b: int, dim: int, n: int, L: int) -> None:
         raise _fail(name, f"has {g} groups, which must divide d = {dim}")
 
 
-def _check_varlen(u: Tensor, cu_seqlens, initial_state, eager: bool) -> int:
-    """Checks packing and the initial state; returns the number of sequences S."""
+def _check_varlen(u: Tensor, cu_seqlens, eager: bool) -> int:
+    """Checks the packing offsets; returns the number of sequences S."""
     b, dim, L = u.shape
     n_seq = b
     if cu_seqlens is not None:
@@ -189,7 +189,7 @@ def selective_scan(
     """
     _check_shapes(u, delta, A, B, C, D, z, delta_bias)
     eager = not torch.compiler.is_compiling()
-    n_seq = _check_varlen(u, cu_seqlens, initial_state, eager)
+    n_seq = _check_varlen(u, cu_seqlens, eager)
     _check_state(initial_state, n_seq, A.shape[0], A.shape[1])
     if check_A and eager and bool((A > 0).any()):
         raise _fail("A", "has positive entries; the scan would grow as exp(dt * A). Use "
