@@ -60,8 +60,13 @@ def test_numpy_vectorised(benchmark, batch):
 
 @pytest.mark.parametrize("batch", [64, 1024])
 def test_numpy_binary(benchmark, batch):
-    declare(benchmark, group=f"markov V=2 k=1 B={batch} T={LENGTH}",
-            impl="numpy vectorised (binary special case)", items=batch * LENGTH, unit="tokens")
+    declare(
+        benchmark,
+        group=f"markov V=2 k=1 B={batch} T={LENGTH}",
+        impl="numpy vectorised (binary special case)",
+        items=batch * LENGTH,
+        unit="tokens",
+    )
     rng = np.random.default_rng(0)
     benchmark(numpy_markov_binary, batch, LENGTH, rng)
 

@@ -5,6 +5,7 @@ Importing this package imports torch; ``import kleene`` does not.
 
 from .gated import GatedLinearRNN
 from .lru import LRU
+from .mamba import Mamba, MambaCache
 from .rglru import RGLRU
 
-__all__ = ["GatedLinearRNN", "LRU", "RGLRU"]
+__all__ = ["GatedLinearRNN", "LRU", "Mamba", "MambaCache", "RGLRU"]

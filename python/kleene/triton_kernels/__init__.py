@@ -6,5 +6,11 @@ the autograd / torch.library glue.
 """
 
 from .linear_recurrence import linear_recurrence, linear_recurrence_ref
+from .selective_scan import selective_scan, selective_scan_ref
 
-__all__ = ["linear_recurrence", "linear_recurrence_ref"]
+__all__ = [
+    "linear_recurrence",
+    "linear_recurrence_ref",
+    "selective_scan",
+    "selective_scan_ref",
+]

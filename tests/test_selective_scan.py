@@ -1,0 +1,300 @@
+"""Selective scan: Triton kernels (under TRITON_INTERPRET=1 on CPU) against the reference.
+
+Every output and gradient (u, delta, A, B, C, D, z, delta_bias, initial state) of the fp32
+Triton path is compared with the fp64 reference by relative RMS error, on odd sizes and with
+short tiles (BT = 16) so that sequences span several tiles and the carried state and the
+recomputation from saved tile-entry states are exercised. Output buffers are NaN-filled.
+"""
+
+from __future__ import annotations
+
+import os
+
+if "TRITON_INTERPRET" not in os.environ:  # must precede the first triton.jit decoration
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is not None:
+        os.environ["TRITON_INTERPRET"] = "0" if __import__("torch").cuda.is_available() else "1"
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("triton")
+
+from kleene.triton_kernels import selective_scan, selective_scan_ref  # noqa: E402
+from kleene.triton_kernels.selective_scan import MAX_D_STATE, op  # noqa: E402
+
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+NAMES = ("u", "delta", "A", "B", "C", "D", "z", "delta_bias", "initial_state")
+
+
+@pytest.fixture(autouse=True)
+def small_tiles(monkeypatch):
+    monkeypatch.setattr(op, "FORCE_BLOCK_T", 16)
+
+
+@pytest.fixture
+def nan_buffers(monkeypatch):
+    """Kernel output buffers start as NaN, so anything left unwritten shows up."""
+    empty, empty_like, new_empty = torch.empty, torch.empty_like, torch.Tensor.new_empty
+
+    def fill(t):
+        return t.fill_(float("nan")) if t.is_floating_point() else t
+
+    monkeypatch.setattr(op.torch, "empty", lambda *a, **k: fill(empty(*a, **k)))
+    monkeypatch.setattr(op.torch, "empty_like", lambda *a, **k: fill(empty_like(*a, **k)))
+    monkeypatch.setattr(torch.Tensor, "new_empty", lambda s, *a, **k: fill(new_empty(s, *a, **k)))
+
+
+def rel_err(ref: torch.Tensor, got: torch.Tensor) -> float:
+    ref, got = ref.double(), got.double()
+    return ((ref - got).norm() / ref.norm().clamp_min(1e-12)).item()
+
+
+def make_inputs(b=2, d=5, L=37, n=3, groups=None, vary_b=True, vary_c=True, dtype=torch.float32,
+                big_delta=False, seed=0):  # fmt: skip
+    g = torch.Generator().manual_seed(seed)
+
+    def rnd(*shape, scale=1.0, offset=0.0, dt=dtype, rand=False):
+        t = torch.rand(*shape, generator=g) if rand else torch.randn(*shape, generator=g)
+        return (t * scale + offset).to(dt).to(DEVICE)
+
+    def bc(varying):
+        if groups is not None:
+            return rnd(b, groups, n, L)
+        return rnd(b, n, L) if varying else rnd(d, n, dt=torch.float32)
+
+    u = rnd(b, d, L)
+    delta = rnd(b, d, L, scale=4.0 if big_delta else 0.5, rand=True)
+    A = rnd(d, n, scale=-0.5, offset=-0.1, dt=torch.float32, rand=True)
+    B = bc(vary_b)
+    C = bc(vary_c)
+    D = rnd(d, dt=torch.float32)
+    z = rnd(b, d, L)
+    bias = rnd(d, scale=0.5, dt=torch.float32, rand=True)
+    h0 = rnd(b, d, n, dt=torch.float32)
+    return [u, delta, A, B, C, D, z, bias, h0]
+
+
+def run_both(inputs, use, softplus=True, signed=False, cu_seqlens=None):
+    """(outputs, grads) of the Triton path and of the fp64 reference for the same upstream
+    gradients of out and of the last state. ``use`` picks the optional inputs."""
+    ts = [t.detach().clone().requires_grad_() if t is not None else None for t in inputs]
+    ts = [t if (i < 5 or NAMES[i] in use) else None for i, t in enumerate(ts)]
+    u, delta, A, B, C, D, z, bias, h0 = ts
+    kw = dict(signed_gate=signed, initial_state=h0, cu_seqlens=cu_seqlens)
+    out, last = selective_scan(
+        u, delta, A, B, C, D, z, bias, softplus, True, backend="triton", **kw
+    )
+    dbl = [t.detach().double().requires_grad_() if t is not None else None for t in ts]
+    kw["initial_state"] = dbl[8]
+    out_r, last_r = selective_scan_ref(*dbl[:8], softplus, True, **kw)
+    g = torch.Generator().manual_seed(1)
+    gout = torch.randn(out.shape, generator=g).to(DEVICE)
+    glast = torch.randn(last.shape, generator=g).to(DEVICE)
+    live = [(i, t) for i, t in enumerate(ts) if t is not None]
+    grads = torch.autograd.grad(
+        (out.float() * gout).sum() + (last * glast).sum(), [t for _, t in live]
+    )
+    grads_r = torch.autograd.grad(
+        (out_r * gout.double()).sum() + (last_r * glast.double()).sum(), [dbl[i] for i, _ in live]
+    )
+    pairs = {"out": (out_r, out), "last_state": (last_r, last)}
+    for (i, _), gr, gt in zip(live, grads_r, grads, strict=True):
+        pairs["d" + NAMES[i]] = (gr, gt)
+    return pairs, ts
+
+
+ALL = set(NAMES)
+CASES = {
+    "B2-D5-L37-N3-varyingBC-all-options": (dict(), ALL, dict()),
+    "B2-D5-L37-N3-constBC-signed": (dict(vary_b=False, vary_c=False), ALL, dict(signed=True)),
+    "B2-D6-L33-N4-G2-bare-nosoftplus": (
+        dict(d=6, L=33, n=4, groups=2),
+        set(),
+        dict(softplus=False),
+    ),
+    "B1-D3-L40-N5-constB-varyingC-signed-bigdelta": (
+        dict(b=1, d=3, L=40, n=5, vary_b=False, big_delta=True),
+        {"D", "initial_state"},
+        dict(signed=True),
+    ),
+    "B2-D4-L21-N2-fp64": (dict(d=4, L=21, n=2, dtype=torch.float64), ALL, dict()),
+    "B1-D2-L20-N256-max-d_state": (dict(b=1, d=2, L=20, n=MAX_D_STATE), ALL, dict()),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_values_and_gradients_match_reference(case, nan_buffers):
+    shape_kw, use, run_kw = CASES[case]
+    pairs, _ = run_both(make_inputs(**shape_kw), use, **run_kw)
+    for name, (ref, got) in pairs.items():
+        assert got.shape == ref.shape, name
+        assert torch.isfinite(got).all(), name
+        assert rel_err(ref, got) < 2e-5, f"{name}: relative error {rel_err(ref, got):.2e}"
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=["bf16", "fp16"])
+def test_half_inputs_accumulate_in_fp32(dtype):
+    pairs, ts = run_both(make_inputs(b=1, d=3, L=24, n=4, dtype=dtype), ALL)
+    assert pairs["out"][1].dtype == dtype and pairs["du"][1].dtype == dtype
+    assert pairs["last_state"][1].dtype == torch.float32
+    for name, (ref, got) in pairs.items():
+        assert rel_err(ref, got) < 1e-2, f"{name}: relative error {rel_err(ref, got):.2e}"
+
+
+def test_packed_sequences_equal_separate_runs(nan_buffers):
+    """cu_seqlens packing (with an empty sequence and one shorter than a tile) equals running
+    each sequence on its own, outputs, last states and all gradients."""
+    lengths = [17, 0, 5, 30]
+    cu = torch.tensor([0, *torch.tensor(lengths).cumsum(0).tolist()], device=DEVICE)
+    total = int(cu[-1])
+    u, delta, A, B, C, D, z, bias, _ = make_inputs(b=1, d=5, L=total, n=3)
+    h0 = torch.randn(len(lengths), 5, 3, device=DEVICE)
+    packed, ts = run_both([u, delta, A, B, C, D, z, bias, h0], ALL, cu_seqlens=cu)
+    for name, (ref, got) in packed.items():
+        assert rel_err(ref, got) < 2e-5, f"packed {name} vs reference"
+
+    pieces, dh0 = [], []
+    for i, (s, e) in enumerate(zip(cu[:-1].tolist(), cu[1:].tolist(), strict=True)):
+        sl = [t[..., s:e].detach().clone().requires_grad_() for t in (u, delta, B, C, z)]
+        h = h0[i : i + 1].clone().requires_grad_()
+        out, last = selective_scan(
+            sl[0], sl[1], A, sl[2], sl[3], D, sl[4], bias, True, True, initial_state=h,
+            backend="triton",
+        )  # fmt: skip
+        pieces.append((out, last))
+        # same upstream gradients as the packed run used
+        g = torch.Generator().manual_seed(1)
+        gout = torch.randn(1, 5, total, generator=g)[..., s:e]
+        glast = torch.randn(len(lengths), 5, 3, generator=g)[i : i + 1]
+        grads = torch.autograd.grad((out * gout).sum() + (last * glast).sum(), [*sl, h])
+        for name, got in zip(("du", "ddelta", "dB", "dC", "dz"), grads[:5], strict=True):
+            if e > s:
+                ref = packed[name][1][..., s:e]
+                assert rel_err(ref, got) < 1e-5, f"{name} of sequence {i}"
+        dh0.append(grads[-1])
+    out_cat = torch.cat([p[0] for p in pieces], dim=-1)
+    last_cat = torch.cat([p[1] for p in pieces], dim=0)
+    assert rel_err(out_cat, packed["out"][1]) < 1e-6
+    assert rel_err(last_cat, packed["last_state"][1]) < 1e-6
+    assert rel_err(torch.cat(dh0), packed["dinitial_state"][1]) < 1e-5
+    # the empty sequence passes its initial state through unchanged
+    assert torch.equal(packed["last_state"][1][1], h0[1])
+
+
+def test_initial_state_continues_a_split_sequence():
+    """Scanning [0, s) then [s, L) from the first half's last state equals one scan."""
+    u, delta, A, B, C, D, z, bias, _ = make_inputs(b=2, d=4, L=40, n=3)
+    full, last = selective_scan(u, delta, A, B, C, D, z, bias, True, True, backend="triton")
+    cut = 23
+    half = [t[..., :cut] for t in (u, delta, B, C, z)]
+    rest = [t[..., cut:] for t in (u, delta, B, C, z)]
+    o1, h1 = selective_scan(half[0], half[1], A, half[2], half[3], D, half[4], bias, True, True,
+                            backend="triton")  # fmt: skip
+    o2, h2 = selective_scan(rest[0], rest[1], A, rest[2], rest[3], D, rest[4], bias, True, True,
+                            initial_state=h1, backend="triton")  # fmt: skip
+    assert rel_err(full, torch.cat([o1, o2], -1)) < 1e-6
+    assert rel_err(last, h2) < 1e-6
+
+
+def test_saves_only_tile_entry_states():
+    """The forward keeps ceil(L / BT) states per sequence, not one per step."""
+    u, delta, A, B, C, *_ = make_inputs(b=2, d=5, L=37, n=3)
+    _, _, states = op.selective_scan_fwd(
+        u, delta, A, B.unsqueeze(1), C.unsqueeze(1), None, None, None, None, None, False, False,
+        True,
+    )  # fmt: skip
+    assert tuple(states.shape) == (2 * 3, 5, 3)  # BT = 16: ceil(37 / 16) = 3 tiles
+    _, _, none = op.selective_scan_fwd(
+        u, delta, A, B.unsqueeze(1), C.unsqueeze(1), None, None, None, None, None, False, False,
+        False,
+    )  # fmt: skip
+    assert none.numel() == 0
+
+
+def test_signed_gate_reaches_negative_eigenvalues():
+    """With a large dt * |A| the signed transition tends to -1: the state flips sign each step
+    (parity), which the unsigned gate cannot do; both paths agree."""
+    u = torch.zeros(1, 1, 6)
+    u[..., 0] = 1.0
+    delta = torch.full((1, 1, 6), 50.0)
+    A = torch.full((1, 1), -1.0)
+    B = torch.ones(1, 1)
+    C = torch.ones(1, 1)
+    out = selective_scan(u, delta, A, B, C, signed_gate=True, backend="triton")
+    ref = selective_scan_ref(u, delta, A, B, C, signed_gate=True)
+    expected = 50.0 * torch.tensor([1.0, -1.0, 1.0, -1.0, 1.0, -1.0])
+    assert torch.allclose(out[0, 0], expected, rtol=1e-5)
+    assert torch.allclose(ref[0, 0], expected, rtol=1e-5)
+
+
+def test_cpu_tensors_use_the_reference_by_default():
+    inputs = make_inputs(b=1, d=3, L=9, n=2)
+    got = selective_scan(*inputs[:8], True, backend="auto")
+    want = selective_scan_ref(*inputs[:8], True)
+    if DEVICE == "cpu":
+        assert torch.equal(got, want)
+
+
+def test_torch_compile_fullgraph_traces_the_custom_op():
+    u, delta, A, B, C, D, z, bias, _ = make_inputs(b=1, d=3, L=20, n=2)
+    u.requires_grad_()
+
+    def f(u):
+        return selective_scan(u, delta, A, B, C, D, z, bias, True, backend="triton")
+
+    compiled = torch.compile(f, fullgraph=True, backend="aot_eager")
+    out = compiled(u)
+    (gu,) = torch.autograd.grad(out.sum(), u)
+    out_e = f(u)
+    (gu_e,) = torch.autograd.grad(out_e.sum(), u)
+    assert torch.allclose(out, out_e) and torch.allclose(gu, gu_e)
+
+
+@pytest.mark.parametrize(
+    "mutate, error, match",
+    [
+        (lambda a: a.__setitem__(2, a[2].abs() + 0.1), ValueError, "positive entries"),
+        (lambda a: a.__setitem__(2, torch.zeros(5, MAX_D_STATE + 1)), ValueError, "d_state"),
+        (lambda a: a.__setitem__(1, a[1][..., :-1]), ValueError, "delta/z"),
+        (lambda a: a.__setitem__(3, torch.randn(2, 3, 36)), ValueError, "input-dependent form"),
+        (lambda a: a.__setitem__(3, torch.randn(2, 2, 3, 37)), ValueError, "groups"),
+        (lambda a: a.__setitem__(2, a[2].to(torch.complex64)), ValueError, "complex"),
+        (lambda a: a.__setitem__(0, a[0].long()), TypeError, "float16"),
+        (lambda a: a.__setitem__(5, torch.ones(4)), ValueError, "shape"),
+        (lambda a: a.__setitem__(0, [1.0]), TypeError, "torch.Tensor"),
+    ],
+    ids=[
+        "positive-A",
+        "d_state",
+        "delta-shape",
+        "B-shape",
+        "groups",
+        "complex",
+        "int",
+        "D",
+        "list",
+    ],  # fmt: skip
+)
+def test_bad_input_is_refused(mutate, error, match):
+    args = make_inputs(b=2, d=5, L=37, n=3)[:8]
+    mutate(args)
+    with pytest.raises(error, match=match):
+        selective_scan(*args)
+
+
+def test_bad_packing_and_state_are_refused():
+    u, delta, A, B, C, *_ = make_inputs(b=1, d=5, L=10, n=3)
+    with pytest.raises(ValueError, match="cu_seqlens"):
+        selective_scan(u, delta, A, B, C, cu_seqlens=torch.tensor([0, 4, 3, 10]))
+    with pytest.raises(ValueError, match="cu_seqlens"):
+        selective_scan(u, delta, A, B, C, cu_seqlens=torch.tensor([0, 4, 9]))
+    with pytest.raises(TypeError, match="cu_seqlens"):
+        selective_scan(u, delta, A, B, C, cu_seqlens=torch.tensor([0.0, 10.0]))
+    with pytest.raises(ValueError, match="initial_state"):
+        selective_scan(u, delta, A, B, C, initial_state=torch.zeros(2, 5, 3))
+    with pytest.raises(ValueError, match="backend"):
+        selective_scan(u, delta, A, B, C, backend="cuda")
+    # positive A passes when the check is switched off
+    assert torch.isfinite(selective_scan(u, delta, A.abs(), B, C, check_A=False)).all()
