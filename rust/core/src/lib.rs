@@ -11,6 +11,7 @@ pub mod limits;
 pub mod markov;
 pub mod pool;
 pub mod rng;
+pub mod tokbias;
 pub mod token;
 
 pub use error::{KleeneError, Result};
