@@ -9,8 +9,9 @@ Example:
 
 from . import _core, tasks
 from . import markov as markov
+from . import tokbias as tokbias
 from .batch import IGNORE_INDEX, Batch, Vocabulary
 
 __version__: str = _core.__version__
 
-__all__ = ["Batch", "IGNORE_INDEX", "Vocabulary", "markov", "tasks", "__version__"]
+__all__ = ["Batch", "IGNORE_INDEX", "Vocabulary", "markov", "tasks", "tokbias", "__version__"]

@@ -5,12 +5,14 @@ use pyo3::prelude::*;
 
 mod convert;
 mod markov;
+mod tokbias;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(default_threads, m)?)?;
     markov::init(m)?;
+    tokbias::init(m)?;
     Ok(())
 }
 
