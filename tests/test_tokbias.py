@@ -273,11 +273,11 @@ def test_bad_model_outputs_name_the_call():
     good = np.log(np.full(4, 0.25))
     with pytest.raises(ValueError, match=r"model call 0 returned shape \(1, 3\)"):
         ByteLM(lambda c: np.zeros((len(c), 3)), tok).next_byte_probs(b"a")
-    with pytest.raises(ValueError, match="model call 0 returned NaN"):
+    with pytest.raises(ValueError, match=r"model`: call 0 returned probability NaN for token 0"):
         ByteLM(lambda c: np.full((len(c), 4), np.nan), tok).next_byte_probs(b"a")
-    with pytest.raises(ValueError, match="model call 0 returned negative"):
+    with pytest.raises(ValueError, match="call 0 returned probability -1 for token 0"):
         ByteLM(lambda c: -np.ones((len(c), 4)), tok, output="probs").next_byte_probs(b"a")
-    with pytest.raises(ValueError, match="above 0"):
+    with pytest.raises(ValueError, match=r"call 0 returned probability 2.718\d* for token 0 \(must be finite, in \[0, 1\]\)"):
         ByteLM(lambda c: np.ones((len(c), 4)), tok).next_byte_probs(b"a")
     with pytest.raises(TypeError, match="model call 0"):
         ByteLM(lambda c: object(), tok).next_byte_probs(b"a")
@@ -293,7 +293,7 @@ def test_bad_model_outputs_name_the_call():
         calls.append(1)
         return np.tile(good, (len(contexts), 1)) if len(calls) == 1 else np.full((1, 4), np.nan)
 
-    with pytest.raises(ValueError, match="model call 1 returned NaN"):
+    with pytest.raises(ValueError, match="call 1 returned probability NaN"):
         ByteLM(second_call_bad, tok).state(b"").advance(b"ab")
 
 

@@ -138,25 +138,28 @@ impl Ideal {
 }
 
 impl NextTokenModel for Ideal {
-    fn next_probs(&mut self, contexts: &[Vec<u32>]) -> Result<Vec<Vec<f64>>> {
-        Ok(contexts
-            .iter()
-            .map(|ctx| {
-                let z = self.prefix(ctx);
-                let mut c = ctx.clone();
-                (0..self.vocab_len as u32)
-                    .map(|t| {
-                        if z == 0.0 {
-                            return 1.0 / self.vocab_len as f64;
-                        }
-                        c.push(t);
-                        let p = self.prefix(&c) / z;
-                        c.pop();
-                        p
-                    })
-                    .collect()
-            })
-            .collect())
+    fn next_probs(
+        &mut self,
+        contexts: &[Vec<u32>],
+        sink: &mut dyn FnMut(usize, &[f64]) -> Result<()>,
+    ) -> Result<()> {
+        for (i, ctx) in contexts.iter().enumerate() {
+            let z = self.prefix(ctx);
+            let mut c = ctx.clone();
+            let row: Vec<f64> = (0..self.vocab_len as u32)
+                .map(|t| {
+                    if z == 0.0 {
+                        return 1.0 / self.vocab_len as f64;
+                    }
+                    c.push(t);
+                    let p = self.prefix(&c) / z;
+                    c.pop();
+                    p
+                })
+                .collect();
+            sink(i, &row)?;
+        }
+        Ok(())
     }
 }
 

@@ -179,23 +179,46 @@ struct PyModel<'py> {
 }
 
 impl NextTokenModel for PyModel<'_> {
-    fn next_probs(&mut self, contexts: &[Vec<u32>]) -> kleene_core::Result<Vec<Vec<f64>>> {
+    fn next_probs(
+        &mut self,
+        contexts: &[Vec<u32>],
+        sink: &mut dyn FnMut(usize, &[f64]) -> kleene_core::Result<()>,
+    ) -> kleene_core::Result<()> {
         let py = self.f.py();
-        let result = (|| -> PyResult<Vec<Vec<f64>>> {
+        let called = (|| -> PyResult<PyReadonlyArray2<'_, f64>> {
             let batch = PyList::empty(py);
             for c in contexts {
                 batch.append(PyList::new(py, c)?)?;
             }
             let out = self.f.call1((batch,))?;
-            let arr: PyReadonlyArray2<f64> = out.extract().map_err(PyErr::from)?;
-            let view = arr.as_array();
-            Ok(view.rows().into_iter().map(|r| r.to_vec()).collect())
+            Ok(out.extract().map_err(PyErr::from)?)
         })();
-        result.map_err(|e| {
-            let msg = e.to_string();
-            self.err.get_or_insert(e);
-            KleeneError::invalid("model", msg)
-        })
+        let arr = match called {
+            Ok(arr) => arr,
+            Err(e) => {
+                let msg = e.to_string();
+                self.err.get_or_insert(e);
+                return Err(KleeneError::invalid("model", msg));
+            }
+        };
+        let view = arr.as_array();
+        if view.nrows() != contexts.len() {
+            return Err(KleeneError::invalid(
+                "model",
+                format!(
+                    "returned {} rows for {} contexts",
+                    view.nrows(),
+                    contexts.len()
+                ),
+            ));
+        }
+        for (i, row) in view.rows().into_iter().enumerate() {
+            match row.as_slice() {
+                Some(slice) => sink(i, slice)?,
+                None => sink(i, &row.to_vec())?,
+            }
+        }
+        Ok(())
     }
 }
 

@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use super::model::{Dist, NextTokenModel, Options};
+use super::model::{fetch_dists, Dist, NextTokenModel, Options};
 use super::vocab::{NodeId, ROOT};
 use super::Tokenizer;
 use crate::error::{KleeneError, Result};
@@ -123,7 +123,7 @@ impl CoverState {
                 continue;
             };
             for &t in vocab.exact(child) {
-                let w = g.weight * g.dist.probs[t as usize];
+                let w = g.weight * g.dist.prob(vocab, t);
                 if w > 0.0 && self.tok.extends(&g.context, t) {
                     let mut ctx = Vec::with_capacity(g.context.len() + 1);
                     ctx.extend_from_slice(&g.context);
@@ -216,26 +216,15 @@ impl CoverState {
         if contexts.is_empty() {
             return Ok(Vec::new());
         }
-        let call = self.calls;
-        let outputs = model.next_probs(contexts)?;
+        let dists = fetch_dists(model, self.tok.as_ref(), &self.opts, contexts, self.calls)?;
         self.calls += 1;
-        if outputs.len() != contexts.len() {
-            return Err(KleeneError::invalid(
-                "model",
-                format!(
-                    "call {call} returned {} rows for {} contexts",
-                    outputs.len(),
-                    contexts.len()
-                ),
-            ));
-        }
-        let mut dists = Vec::with_capacity(contexts.len());
-        for (ctx, probs) in contexts.iter().zip(outputs) {
-            let dist = Dist::new(self.tok.as_ref(), &self.opts, ctx, probs, call)?;
-            self.invalid = self.invalid.max(dist.invalid);
-            dists.push(Arc::new(dist));
-        }
-        Ok(dists)
+        Ok(dists
+            .into_iter()
+            .map(|d| {
+                self.invalid = self.invalid.max(d.invalid);
+                Arc::new(d)
+            })
+            .collect())
     }
 
     /// Log of the kept prefix mass of the text after the anchor, relative to P(anchor
@@ -291,7 +280,7 @@ impl CoverState {
             let (lo, hi) = vocab.range(g.node);
             let skip = vocab.exact(g.node).len();
             for &t in &vocab.sorted()[lo + skip..hi] {
-                let p = g.weight * g.dist.probs[t as usize];
+                let p = g.weight * g.dist.prob(vocab, t);
                 if p > 0.0 {
                     let mut c = g.context.as_ref().clone();
                     c.push(t);

@@ -11,8 +11,47 @@ use crate::error::{KleeneError, Result};
 /// A token-level language model: next-token probabilities for a batch of contexts.
 /// Implemented in the binding crate by a Python callable.
 pub trait NextTokenModel {
-    /// One probability vector (length = vocabulary size) per context, in order.
-    fn next_probs(&mut self, contexts: &[Vec<u32>]) -> Result<Vec<Vec<f64>>>;
+    /// Calls `sink(i, probs)` once for every context `i` (in any order), with its next-token
+    /// probabilities (length = vocabulary size). Rows are borrowed, so no copy is needed.
+    fn next_probs(
+        &mut self,
+        contexts: &[Vec<u32>],
+        sink: &mut dyn FnMut(usize, &[f64]) -> Result<()>,
+    ) -> Result<()>;
+}
+
+/// Prepares one distribution per context with a single model call (`call` names it in
+/// errors).
+pub fn fetch_dists(
+    model: &mut dyn NextTokenModel,
+    tok: &dyn Tokenizer,
+    opts: &Options,
+    contexts: &[Vec<u32>],
+    call: usize,
+) -> Result<Vec<Dist>> {
+    let mut slots: Vec<Option<Dist>> = (0..contexts.len()).map(|_| None).collect();
+    model.next_probs(contexts, &mut |i, row| {
+        let slot = slots.get_mut(i).ok_or_else(|| {
+            KleeneError::invalid(
+                "model",
+                format!("call {call} returned row {i} of {}", contexts.len()),
+            )
+        })?;
+        *slot = Some(Dist::new(tok, opts, &contexts[i], row, call)?);
+        Ok(())
+    })?;
+    slots
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| {
+            d.ok_or_else(|| {
+                KleeneError::invalid(
+                    "model",
+                    format!("call {call} returned no row for context {i}"),
+                )
+            })
+        })
+        .collect()
 }
 
 /// How the algorithms treat the model's outputs.
@@ -40,10 +79,9 @@ impl Default for Options {
     }
 }
 
-/// A context's next-token distribution with prefix sums in sorted-token order.
+/// A context's next-token distribution as prefix sums in sorted-token order.
 #[derive(Clone, Debug)]
 pub struct Dist {
-    pub probs: Vec<f64>,
     /// `prefix[i]` = sum of the probabilities of the first `i` sorted byte tokens.
     prefix: Vec<f64>,
     pub eos: f64,
@@ -52,48 +90,57 @@ pub struct Dist {
 }
 
 impl Dist {
-    /// Prepares `probs` (checked: right length, finite, non-negative) for the context.
+    /// Prepares `probs` (checked: right length, finite, in [0, 1]) for the context.
     pub fn new(
         tok: &dyn Tokenizer,
         opts: &Options,
         context: &[u32],
-        mut probs: Vec<f64>,
+        probs: &[f64],
         call: usize,
     ) -> Result<Self> {
         let vocab = tok.vocab();
-        check_probs(vocab, &probs, call)?;
-        let mut invalid = 0.0;
+        check_len(vocab, probs, call)?;
         if opts.mask_invalid {
-            let mut kept = 0.0;
-            for id in 0..probs.len() as u32 {
-                let special = Some(id) == opts.eos;
-                if !special && (vocab.is_special(id) || !tok.extends(context, id)) {
-                    invalid += probs[id as usize];
-                    probs[id as usize] = 0.0;
-                } else {
-                    kept += probs[id as usize];
-                }
-            }
-            if kept > 0.0 {
-                probs.iter_mut().for_each(|p| *p /= kept);
-            }
-            invalid /= invalid + kept;
+            let mut masked = probs.to_vec();
+            let invalid = mask(tok, opts, context, &mut masked);
+            let mut dist = Self::from_valid(vocab, opts, &masked, call)?;
+            dist.invalid = invalid;
+            return Ok(dist);
         }
-        let eos = opts.eos.map_or(0.0, |e| probs[e as usize]);
+        Self::from_valid(vocab, opts, probs, call)
+    }
+
+    fn from_valid(vocab: &Vocab, opts: &Options, probs: &[f64], call: usize) -> Result<Self> {
+        // Two passes: the gather has independent loads (good memory parallelism), the scan
+        // is sequential; fusing them stalls every load behind the running sum.
         let sorted = vocab.sorted();
         let mut prefix = Vec::with_capacity(sorted.len() + 1);
-        let mut acc = 0.0;
         prefix.push(0.0);
-        for &id in sorted {
-            acc += probs[id as usize];
-            prefix.push(acc);
+        prefix.extend(sorted.iter().map(|&id| probs[id as usize]));
+        let bad = prefix.iter().any(|p| !(0.0..=1.0 + 1e-9).contains(p));
+        let mut acc = 0.0;
+        for slot in prefix[1..].iter_mut() {
+            acc += *slot;
+            *slot = acc;
+        }
+        let eos = opts.eos.map_or(0.0, |e| probs[e as usize]);
+        if bad || !(0.0..=1.0 + 1e-9).contains(&eos) {
+            return Err(bad_value(probs, call));
         }
         Ok(Dist {
-            probs,
             prefix,
             eos,
-            invalid,
+            invalid: 0.0,
         })
+    }
+
+    /// Probability of token `id` (end-of-string for the eos id; 0 for other specials).
+    #[inline]
+    pub fn prob(&self, vocab: &Vocab, id: u32) -> f64 {
+        match vocab.position(id) {
+            Some(pos) => self.range_sum(pos, pos + 1),
+            None => 0.0,
+        }
     }
 
     /// Mass of sorted positions `lo..hi`.
@@ -129,7 +176,7 @@ impl Dist {
     }
 }
 
-fn check_probs(vocab: &Vocab, probs: &[f64], call: usize) -> Result<()> {
+fn check_len(vocab: &Vocab, probs: &[f64], call: usize) -> Result<()> {
     if probs.len() != vocab.len() {
         return Err(KleeneError::invalid(
             "model",
@@ -140,17 +187,43 @@ fn check_probs(vocab: &Vocab, probs: &[f64], call: usize) -> Result<()> {
             ),
         ));
     }
-    if let Some((i, p)) = probs
+    Ok(())
+}
+
+fn bad_value(probs: &[f64], call: usize) -> KleeneError {
+    let (i, p) = probs
         .iter()
         .enumerate()
-        .find(|(_, p)| !(p.is_finite() && **p >= 0.0))
-    {
-        return Err(KleeneError::invalid(
-            "model",
-            format!("call {call} returned probability {p} for token {i} (must be finite and >= 0)"),
-        ));
+        .find(|(_, p)| !(0.0..=1.0 + 1e-9).contains(*p))
+        .map_or((0, f64::NAN), |(i, p)| (i, *p));
+    KleeneError::invalid(
+        "model",
+        format!("call {call} returned probability {p} for token {i} (must be finite, in [0, 1])"),
+    )
+}
+
+/// Zeroes the next tokens that make `context` invalid and renormalises; returns the share of
+/// the mass that was invalid.
+fn mask(tok: &dyn Tokenizer, opts: &Options, context: &[u32], probs: &mut [f64]) -> f64 {
+    let vocab = tok.vocab();
+    let (mut invalid, mut kept) = (0.0, 0.0);
+    for id in 0..probs.len() as u32 {
+        let p = probs[id as usize];
+        if Some(id) == opts.eos || (!vocab.is_special(id) && tok.extends(context, id)) {
+            kept += p;
+        } else {
+            invalid += p;
+            probs[id as usize] = 0.0;
+        }
     }
-    Ok(())
+    if kept > 0.0 {
+        probs.iter_mut().for_each(|p| *p /= kept);
+    }
+    if invalid + kept > 0.0 {
+        invalid / (invalid + kept)
+    } else {
+        0.0
+    }
 }
 
 /// Prepared distributions cached by context; counts the model calls made.
@@ -185,22 +258,10 @@ impl<'m> DistCache<'m> {
             }
         }
         if !missing.is_empty() {
-            let call = self.calls;
-            let outputs = self.model.next_probs(&missing)?;
+            let dists = fetch_dists(self.model, tok, opts, &missing, self.calls)?;
             self.calls += 1;
             self.contexts += missing.len();
-            if outputs.len() != missing.len() {
-                return Err(KleeneError::invalid(
-                    "model",
-                    format!(
-                        "call {call} returned {} rows for {} contexts",
-                        outputs.len(),
-                        missing.len()
-                    ),
-                ));
-            }
-            for (ctx, probs) in missing.into_iter().zip(outputs) {
-                let dist = Dist::new(tok, opts, &ctx, probs, call)?;
+            for (ctx, dist) in missing.into_iter().zip(dists) {
                 self.cache.insert(ctx, Arc::new(dist));
             }
         }

@@ -41,7 +41,7 @@ pub fn mpc_distribution(
         let (t, len) = vocab
             .longest_prefix(rest)
             .ok_or_else(|| KleeneError::invalid("prompt", "contains a byte that is not a token"))?;
-        weight *= dist.probs[t as usize];
+        weight *= dist.prob(vocab, t);
         context.push(t);
         rest = &rest[len..];
     }

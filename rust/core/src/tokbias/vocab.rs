@@ -28,6 +28,8 @@ pub struct Vocab {
     tokens: Vec<Vec<u8>>,
     special: Vec<bool>,
     sorted: Vec<u32>,
+    /// id -> position in `sorted` (`u32::MAX` for special tokens).
+    position: Vec<u32>,
     nodes: Vec<Node>,
     max_len: usize,
 }
@@ -57,10 +59,15 @@ impl Vocab {
             .max()
             .unwrap_or(0);
         let nodes = build_trie(&tokens, &sorted);
+        let mut position = vec![u32::MAX; tokens.len()];
+        for (pos, &id) in sorted.iter().enumerate() {
+            position[id as usize] = pos as u32;
+        }
         Ok(Vocab {
             tokens,
             special,
             sorted,
+            position,
             nodes,
             max_len,
         })
@@ -92,6 +99,13 @@ impl Vocab {
     /// Byte-token ids sorted by their bytes.
     pub fn sorted(&self) -> &[u32] {
         &self.sorted
+    }
+
+    /// Position of byte token `id` in [`Vocab::sorted`] (None for special tokens).
+    #[inline]
+    pub fn position(&self, id: u32) -> Option<usize> {
+        let pos = self.position[id as usize];
+        (pos != u32::MAX).then_some(pos as usize)
     }
 
     /// Concatenated bytes of a token sequence; fails on an unknown id.
