@@ -277,7 +277,8 @@ def test_bad_model_outputs_name_the_call():
         ByteLM(lambda c: np.full((len(c), 4), np.nan), tok).next_byte_probs(b"a")
     with pytest.raises(ValueError, match="call 0 returned probability -1 for token 0"):
         ByteLM(lambda c: -np.ones((len(c), 4)), tok, output="probs").next_byte_probs(b"a")
-    with pytest.raises(ValueError, match=r"call 0 returned probability 2.718\d* for token 0 \(must be finite, in \[0, 1\]\)"):
+    above_one = r"call 0 returned probability 2.718\d* for token 0 \(must be finite, in \[0, 1\]\)"
+    with pytest.raises(ValueError, match=above_one):
         ByteLM(lambda c: np.ones((len(c), 4)), tok).next_byte_probs(b"a")
     with pytest.raises(TypeError, match="model call 0"):
         ByteLM(lambda c: object(), tok).next_byte_probs(b"a")
