@@ -446,3 +446,26 @@ def test_hf_byte_level_bpe_matches_hf():
     lm = ByteLM(model, tok)
     for x in [b"a ", b" \n", b"ab", b"  "]:
         np.testing.assert_allclose(lm.next_byte_probs(x), truth(strings, x), atol=1e-12)
+
+
+def test_trained_ngram_bias_stays_while_correction_converges():
+    """O6 via the example script: a token n-gram fitted on tokenized chain samples; the naive
+    error stays large as data grows, the corrected error falls."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "examples" / "tokbias_markov.py"
+    spec = importlib.util.spec_from_file_location("tokbias_markov", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    rng = np.random.default_rng(0)
+    tok = TokenizerModel.mpe(example.VOCAB, eos_id=example.EOS)
+    prompts = [s[: int(rng.integers(1, example.LENGTH))] for s in example.sample_strings(60, rng)]
+    results = []
+    for size in (3_000, 200_000):
+        model = example.NGram(tok, example.sample_strings(size // example.LENGTH, rng))
+        lm = ByteLM(model, tok, bos_id=example.BOS, mask_invalid=True)
+        results.append(example.errors(lm, prompts))
+    (naive_small, corrected_small), (naive_big, corrected_big) = results
+    assert naive_big > 0.15 and naive_small > 0.15
+    assert corrected_big < 0.05 and corrected_big < corrected_small

@@ -1,9 +1,6 @@
 //! The token-level model seen by the algorithms, and one context's next-token distribution
 //! prepared for range queries over the byte trie.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
 use super::vocab::{NodeId, Vocab};
 use super::Tokenizer;
 use crate::error::{KleeneError, Result};
@@ -223,48 +220,5 @@ fn mask(tok: &dyn Tokenizer, opts: &Options, context: &[u32], probs: &mut [f64])
         invalid / (invalid + kept)
     } else {
         0.0
-    }
-}
-
-/// Prepared distributions cached by context; counts the model calls made.
-pub struct DistCache<'m> {
-    model: &'m mut dyn NextTokenModel,
-    cache: HashMap<Vec<u32>, Arc<Dist>>,
-    pub calls: usize,
-    pub contexts: usize,
-}
-
-impl<'m> DistCache<'m> {
-    pub fn new(model: &'m mut dyn NextTokenModel) -> Self {
-        DistCache {
-            model,
-            cache: HashMap::new(),
-            calls: 0,
-            contexts: 0,
-        }
-    }
-
-    /// Distributions for `contexts`, calling the model once for all the ones not cached.
-    pub fn get(
-        &mut self,
-        tok: &dyn Tokenizer,
-        opts: &Options,
-        contexts: &[Vec<u32>],
-    ) -> Result<Vec<Arc<Dist>>> {
-        let mut missing: Vec<Vec<u32>> = Vec::new();
-        for c in contexts {
-            if !self.cache.contains_key(c) && !missing.contains(c) {
-                missing.push(c.clone());
-            }
-        }
-        if !missing.is_empty() {
-            let dists = fetch_dists(self.model, tok, opts, &missing, self.calls)?;
-            self.calls += 1;
-            self.contexts += missing.len();
-            for (ctx, dist) in missing.into_iter().zip(dists) {
-                self.cache.insert(ctx, Arc::new(dist));
-            }
-        }
-        Ok(contexts.iter().map(|c| self.cache[c].clone()).collect())
     }
 }

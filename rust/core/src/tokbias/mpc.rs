@@ -9,7 +9,7 @@
 //! numerators plus end-of-string at the end of the chain.
 
 use super::cover::{EOS_SYMBOL, SYMBOLS};
-use super::model::{DistCache, NextTokenModel, Options};
+use super::model::{fetch_dists, NextTokenModel, Options};
 use super::vocab::ROOT;
 use super::Tokenizer;
 use crate::error::{KleeneError, Result};
@@ -23,14 +23,14 @@ pub fn mpc_distribution(
 ) -> Result<(Vec<f64>, usize)> {
     let vocab = tok.vocab();
     let (anchor, mut context) = tok.anchor(prompt)?;
-    let mut cache = DistCache::new(model);
+    let mut calls = 0;
     let mut acc = vec![0.0; SYMBOLS];
     let mut rest = &prompt[anchor..];
     let mut weight = 1.0;
     loop {
-        let dist = cache
-            .get(tok, opts, std::slice::from_ref(&context))?
-            .remove(0);
+        // Each context of the chain is visited once: no cache, one distribution alive.
+        let dist = fetch_dists(model, tok, opts, std::slice::from_ref(&context), calls)?.remove(0);
+        calls += 1;
         if let Some(node) = vocab.walk(rest) {
             dist.scatter_children(vocab, node, weight, &mut acc);
         }
@@ -45,7 +45,7 @@ pub fn mpc_distribution(
         context.push(t);
         rest = &rest[len..];
     }
-    Ok((normalise(acc)?, cache.calls))
+    Ok((normalise(acc)?, calls))
 }
 
 /// Naive token prompting: the next token's distribution after `encode(prompt)`, read by first
@@ -57,8 +57,7 @@ pub fn naive_distribution(
     prompt: &[u8],
 ) -> Result<Vec<f64>> {
     let context = tok.encode(prompt)?;
-    let mut cache = DistCache::new(model);
-    let dist = cache.get(tok, opts, &[context])?.remove(0);
+    let dist = fetch_dists(model, tok, opts, &[context], 0)?.remove(0);
     let mut acc = vec![0.0; SYMBOLS];
     dist.scatter_children(tok.vocab(), ROOT, 1.0, &mut acc);
     acc[EOS_SYMBOL] = dist.eos;
