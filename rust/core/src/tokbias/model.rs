@@ -1,7 +1,9 @@
 //! The token-level model seen by the algorithms, and one context's next-token distribution
 //! prepared for range queries over the byte trie.
 
-use super::vocab::{NodeId, Vocab};
+use std::sync::OnceLock;
+
+use super::vocab::{NodeId, Vocab, ROOT};
 use super::Tokenizer;
 use crate::error::{KleeneError, Result};
 
@@ -76,11 +78,16 @@ impl Default for Options {
     }
 }
 
-/// A context's next-token distribution as prefix sums in sorted-token order.
-#[derive(Clone, Debug)]
+/// A context's next-token distribution: the row, its sums by first byte, and prefix sums
+/// (built on first use) over the sorted tokens that share one first byte — a group only
+/// ever descends below one child of the root, so one such range serves all its queries.
+#[derive(Debug)]
 pub struct Dist {
-    /// `prefix[i]` = sum of the probabilities of the first `i` sorted byte tokens.
-    prefix: Vec<f64>,
+    probs: Vec<f64>,
+    /// Mass of the byte tokens by first byte.
+    first: [f64; 256],
+    /// `(depth-1 node, prefix sums over its sorted range)`.
+    below: OnceLock<(NodeId, Vec<f64>)>,
     pub eos: f64,
     /// Probability the raw output put on invalid next tokens (0 unless masking).
     pub invalid: f64,
@@ -97,72 +104,87 @@ impl Dist {
     ) -> Result<Self> {
         let vocab = tok.vocab();
         check_len(vocab, probs, call)?;
-        if opts.mask_invalid {
-            let mut masked = probs.to_vec();
-            let invalid = mask(tok, opts, context, &mut masked);
-            let mut dist = Self::from_valid(vocab, opts, &masked, call)?;
-            dist.invalid = invalid;
-            return Ok(dist);
+        let mut owned = probs.to_vec();
+        let invalid = if opts.mask_invalid {
+            mask(tok, opts, context, &mut owned)
+        } else {
+            0.0
+        };
+        let (first, bad) = first_byte_sums(vocab.first_bytes(), &owned);
+        let eos = opts.eos.map_or(0.0, |e| owned[e as usize]);
+        if bad || !(0.0..=1.0 + 1e-9).contains(&eos) {
+            return Err(bad_value(probs, call));
         }
-        Self::from_valid(vocab, opts, probs, call)
+        Ok(Dist {
+            probs: owned,
+            first,
+            below: OnceLock::new(),
+            eos,
+            invalid,
+        })
     }
 
-    fn from_valid(vocab: &Vocab, opts: &Options, probs: &[f64], call: usize) -> Result<Self> {
-        // Two passes: the gather has independent loads (good memory parallelism), the scan
-        // is sequential; fusing them stalls every load behind the running sum.
-        let sorted = vocab.sorted();
-        let mut prefix = Vec::with_capacity(sorted.len() + 1);
+    /// Probability of token `id` (the end-of-string id included).
+    #[inline]
+    pub fn prob(&self, _vocab: &Vocab, id: u32) -> f64 {
+        self.probs[id as usize]
+    }
+
+    /// Mass of the tokens starting with the node's string.
+    pub fn node_sum(&self, vocab: &Vocab, node: NodeId) -> f64 {
+        let top = vocab.depth1(node);
+        if node == ROOT {
+            return self.first.iter().sum();
+        }
+        let (lo, hi) = vocab.range(node);
+        if node == top {
+            return self.first[vocab.bytes(vocab.sorted()[lo])[0] as usize];
+        }
+        let (top_lo, _) = vocab.range(top);
+        let (built_for, prefix) = self
+            .below
+            .get_or_init(|| (top, self.prefix_over(vocab, top)));
+        if *built_for == top {
+            (prefix[hi - top_lo] - prefix[lo - top_lo]).max(0.0)
+        } else {
+            vocab.sorted()[lo..hi]
+                .iter()
+                .map(|&t| self.probs[t as usize])
+                .sum()
+        }
+    }
+
+    fn prefix_over(&self, vocab: &Vocab, node: NodeId) -> Vec<f64> {
+        let (lo, hi) = vocab.range(node);
+        let mut prefix = Vec::with_capacity(hi - lo + 1);
         prefix.push(0.0);
-        prefix.extend(sorted.iter().map(|&id| probs[id as usize]));
-        let bad = prefix.iter().any(|p| !(0.0..=1.0 + 1e-9).contains(p));
+        prefix.extend(
+            vocab.sorted()[lo..hi]
+                .iter()
+                .map(|&t| self.probs[t as usize]),
+        );
         let mut acc = 0.0;
         for slot in prefix[1..].iter_mut() {
             acc += *slot;
             *slot = acc;
         }
-        let eos = opts.eos.map_or(0.0, |e| probs[e as usize]);
-        if bad || !(0.0..=1.0 + 1e-9).contains(&eos) {
-            return Err(bad_value(probs, call));
-        }
-        Ok(Dist {
-            prefix,
-            eos,
-            invalid: 0.0,
-        })
-    }
-
-    /// Probability of token `id` (end-of-string for the eos id; 0 for other specials).
-    #[inline]
-    pub fn prob(&self, vocab: &Vocab, id: u32) -> f64 {
-        match vocab.position(id) {
-            Some(pos) => self.range_sum(pos, pos + 1),
-            None => 0.0,
-        }
-    }
-
-    /// Mass of sorted positions `lo..hi`.
-    #[inline]
-    pub fn range_sum(&self, lo: usize, hi: usize) -> f64 {
-        (self.prefix[hi] - self.prefix[lo]).max(0.0)
-    }
-
-    /// Mass of the tokens starting with the node's string.
-    #[inline]
-    pub fn node_sum(&self, vocab: &Vocab, node: NodeId) -> f64 {
-        let (lo, hi) = vocab.range(node);
-        self.range_sum(lo, hi)
+        prefix
     }
 
     /// Mass of the tokens strictly longer than the node's string that start with it.
     #[inline]
     pub fn below_sum(&self, vocab: &Vocab, node: NodeId) -> f64 {
-        let (lo, hi) = vocab.range(node);
-        self.range_sum(lo + vocab.exact(node).len(), hi)
+        let exact: f64 = vocab
+            .exact(node)
+            .iter()
+            .map(|&t| self.probs[t as usize])
+            .sum();
+        (self.node_sum(vocab, node) - exact).max(0.0)
     }
 
     /// All byte tokens plus end-of-string.
     pub fn total(&self) -> f64 {
-        self.prefix[self.prefix.len() - 1] + self.eos
+        self.first.iter().sum::<f64>() + self.eos
     }
 
     /// Adds `weight` times the mass under each child of `node` to `acc[byte]`.
@@ -171,6 +193,30 @@ impl Dist {
             acc[b as usize] += weight * self.node_sum(vocab, child);
         }
     }
+}
+
+/// Sums by first byte in one sequential pass (four interleaved accumulators, so runs of ids
+/// with the same first byte do not serialise), flagging values outside [0, 1].
+fn first_byte_sums(first: &[u16], probs: &[f64]) -> ([f64; 256], bool) {
+    let mut lanes = [[0.0f64; 257]; 4];
+    let mut bad = false;
+    let mut chunks = probs.chunks_exact(4).zip(first.chunks_exact(4));
+    for (p, f) in &mut chunks {
+        for k in 0..4 {
+            bad |= !(0.0..=1.0 + 1e-9).contains(&p[k]);
+            lanes[k][f[k] as usize] += p[k];
+        }
+    }
+    let tail = probs.len() / 4 * 4;
+    for (p, &f) in probs[tail..].iter().zip(&first[tail..]) {
+        bad |= !(0.0..=1.0 + 1e-9).contains(p);
+        lanes[0][f as usize] += p;
+    }
+    let mut out = [0.0; 256];
+    for (b, slot) in out.iter_mut().enumerate() {
+        *slot = lanes[0][b] + lanes[1][b] + lanes[2][b] + lanes[3][b];
+    }
+    (out, bad)
 }
 
 fn check_len(vocab: &Vocab, probs: &[f64], call: usize) -> Result<()> {

@@ -30,6 +30,10 @@ pub struct Vocab {
     sorted: Vec<u32>,
     /// id -> position in `sorted` (`u32::MAX` for special tokens).
     position: Vec<u32>,
+    /// id -> first byte (256 for special tokens).
+    first_byte: Vec<u16>,
+    /// node -> its depth-1 ancestor (itself at depth 1; the root for the root).
+    depth1: Vec<NodeId>,
     nodes: Vec<Node>,
     max_len: usize,
 }
@@ -63,11 +67,19 @@ impl Vocab {
         for (pos, &id) in sorted.iter().enumerate() {
             position[id as usize] = pos as u32;
         }
+        let first_byte = tokens
+            .iter()
+            .zip(&special)
+            .map(|(t, &sp)| if sp { 256 } else { t[0] as u16 })
+            .collect();
+        let depth1 = depth1_ancestors(&nodes);
         Ok(Vocab {
             tokens,
             special,
             sorted,
             position,
+            first_byte,
+            depth1,
             nodes,
             max_len,
         })
@@ -106,6 +118,18 @@ impl Vocab {
     pub fn position(&self, id: u32) -> Option<usize> {
         let pos = self.position[id as usize];
         (pos != u32::MAX).then_some(pos as usize)
+    }
+
+    /// First byte of every id (256 for special tokens).
+    #[inline]
+    pub fn first_bytes(&self) -> &[u16] {
+        &self.first_byte
+    }
+
+    /// The depth-1 ancestor of `node` (itself at depth 1; [`ROOT`] for the root).
+    #[inline]
+    pub fn depth1(&self, node: NodeId) -> NodeId {
+        self.depth1[node as usize]
     }
 
     /// Concatenated bytes of a token sequence; fails on an unknown id.
@@ -220,6 +244,18 @@ fn build_trie(tokens: &[Vec<u8>], sorted: &[u32]) -> Vec<Node> {
         }
     }
     nodes
+}
+
+fn depth1_ancestors(nodes: &[Node]) -> Vec<NodeId> {
+    let mut out = vec![ROOT; nodes.len()];
+    for &(_, child) in &nodes[0].children {
+        let mut stack = vec![child];
+        while let Some(n) = stack.pop() {
+            out[n as usize] = child;
+            stack.extend(nodes[n as usize].children.iter().map(|&(_, c)| c));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
