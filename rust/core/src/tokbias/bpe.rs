@@ -20,6 +20,8 @@ use super::Tokenizer;
 use crate::error::{ensure, KleeneError, Result};
 
 const NONE: u32 = u32::MAX;
+/// Pair verdicts kept before the cache is cleared (about 100 MB at most).
+const MAX_CACHED_PAIRS: usize = 4 << 20;
 
 /// Continuations probed for a piece boundary: one of each character class the GPT-2 pattern
 /// tells apart, plus the letters that complete contractions.
@@ -155,15 +157,22 @@ impl Bpe {
         }
     }
 
-    /// BPE of `l`'s and `r`'s bytes returns exactly `[l, r]` (cached).
-    fn pair_is_canonical(&self, l: u32, r: u32) -> bool {
+    /// `[l, r]` can be adjacent in an extendable sequence: BPE of their bytes returns exactly
+    /// the pair, or (behind the GPT-2 pre-tokenizer) a piece boundary may fall between them.
+    /// Cached per pair.
+    fn pair_allowed(&self, l: u32, r: u32) -> bool {
         if let Some(&ok) = self.pairs.lock().unwrap().get(&(l, r)) {
             return ok;
         }
         let mut joined = self.vocab.bytes(l).to_vec();
         joined.extend_from_slice(self.vocab.bytes(r));
-        let ok = self.merge_piece(&joined).ok().as_deref() == Some(&[l, r][..]);
-        self.pairs.lock().unwrap().insert((l, r), ok);
+        let ok = self.merge_piece(&joined).ok().as_deref() == Some(&[l, r][..])
+            || (self.pretok == PreTokenizer::Gpt2 && self.boundary_possible(l, r));
+        let mut pairs = self.pairs.lock().unwrap();
+        if pairs.len() >= MAX_CACHED_PAIRS {
+            pairs.clear(); // bounded memory: masking visits every token per new last token
+        }
+        pairs.insert((l, r), ok);
         ok
     }
 
@@ -212,10 +221,7 @@ impl Tokenizer for Bpe {
         let Some(&last) = context.last() else {
             return true;
         };
-        if self.pair_is_canonical(last, next) {
-            return true;
-        }
-        self.pretok == PreTokenizer::Gpt2 && self.boundary_possible(last, next)
+        self.pair_allowed(last, next)
     }
 
     /// Pure BPE has no bounded look-ahead: start from the empty context. Behind the GPT-2
