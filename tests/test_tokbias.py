@@ -350,6 +350,8 @@ def test_gpt2_ranks_encode_like_tiktoken(gpt2):
         special_tokens={"<|endoftext|>": 50256},
     )
     assert gpt2.encode(b"Hello world") == [15496, 995]
+    with pytest.raises(ValueError, match="special_tokens"):
+        TokenizerModel.from_tiktoken(path, {"<|endoftext|>": 5})
     assert gpt2.vocab_size == 50257 and gpt2.eos_id == 50256
     rng = np.random.default_rng(0)
     alphabet = list("ab \n'sé1!")

@@ -138,6 +138,11 @@ class TokenizerModel:
             raise ValueError("invalid `path`: ranks must be 0..n-1 without gaps")
         if special_tokens is None:
             special_tokens = {"<|endoftext|>": len(ranks)}
+        clash = {name: i for name, i in special_tokens.items() if not len(ranks) <= i < 2**31}
+        if clash:
+            raise ValueError(
+                f"invalid `special_tokens`: {clash} must be ids >= {len(ranks)} (after the ranks)"
+            )
         size = max([len(ranks) - 1, *special_tokens.values()]) + 1
         tokens = [ranks.get(i, b"") for i in range(size)]
         eos = special_tokens.get("<|endoftext|>")

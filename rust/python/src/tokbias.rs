@@ -331,7 +331,7 @@ impl PyCoverState {
 
     #[getter]
     fn num_groups(&self) -> usize {
-        self.inner.groups().len()
+        self.inner.num_groups()
     }
 
     /// Every cover with its probability relative to `exp(log_mass)`.

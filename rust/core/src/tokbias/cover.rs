@@ -259,6 +259,11 @@ impl CoverState {
         self.invalid
     }
 
+    /// Number of live groups (contexts with their trie node).
+    pub fn num_groups(&self) -> usize {
+        self.groups.len()
+    }
+
     /// The live groups: (context, weight).
     pub fn groups(&self) -> Vec<(Vec<u32>, f64)> {
         self.groups
