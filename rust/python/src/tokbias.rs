@@ -107,7 +107,7 @@ impl PyTokenizer {
             Python::attach(|py| {
                 encoder
                     .call1(py, (PyBytes::new(py, text),))
-                    .and_then(|ids| ids.extract::<Vec<u32>>(py).map_err(PyErr::from))
+                    .and_then(|ids| ids.extract::<Vec<u32>>(py))
                     .map_err(|e| KleeneError::invalid("encoder", e.to_string()))
             })
         };
@@ -191,7 +191,7 @@ impl NextTokenModel for PyModel<'_> {
                 batch.append(PyList::new(py, c)?)?;
             }
             let out = self.f.call1((batch,))?;
-            Ok(out.extract().map_err(PyErr::from)?)
+            out.extract()
         })();
         let arr = match called {
             Ok(arr) => arr,
