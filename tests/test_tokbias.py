@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import shared_data
-from tokbias_oracle import IdealModel, markov_strings, prefix_prob, truth
+from test_tokbias_oracle import IdealModel, markov_strings, prefix_prob, truth
 
 from kleene.tokbias import EOS, ByteLM, TokenizerModel
 
@@ -354,8 +354,8 @@ def test_gpt2_ranks_encode_like_tiktoken(gpt2):
         TokenizerModel.from_tiktoken(path, {"<|endoftext|>": 5})
     assert gpt2.vocab_size == 50257 and gpt2.eos_id == 50256
     rng = np.random.default_rng(0)
-    alphabet = list("ab \n'sé1!")
-    for _ in range(300):
+    alphabet = list("ab \n\t'sé1!ü中😀²")
+    for _ in range(1000):
         text = "".join(rng.choice(alphabet, size=rng.integers(0, 14)))
         assert gpt2.encode(text.encode()) == enc.encode_ordinary(text), repr(text)
 
