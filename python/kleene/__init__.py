@@ -11,6 +11,7 @@ from . import _core, tasks
 from . import automata as automata
 from . import markov as markov
 from . import recall as recall
+from . import tokbias as tokbias
 from .automata import DFA
 from .batch import IGNORE_INDEX, Batch, Vocabulary
 
@@ -26,4 +27,5 @@ __all__ = [
     "markov",
     "recall",
     "tasks",
+    "tokbias",
 ]

@@ -29,15 +29,8 @@ fn main() {
         let t0 = ProcessTime::now();
         let w0 = std::time::Instant::now();
         for r in 0..reps {
-            let b = generate::<i32>(
-                &cfg,
-                StreamKey::new(r as u64, 0),
-                0,
-                batch,
-                labels,
-                Some(1),
-            )
-            .unwrap();
+            let b = generate::<i32>(&cfg, StreamKey::new(r as u64, 0), 0, batch, labels, Some(1))
+                .unwrap();
             std::hint::black_box(b);
         }
         let secs = t0.elapsed().as_secs_f64();

@@ -13,6 +13,7 @@ pub mod markov;
 pub mod pool;
 pub mod recall;
 pub mod rng;
+pub mod tokbias;
 pub mod token;
 
 pub use error::{KleeneError, Result};

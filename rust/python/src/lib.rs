@@ -7,6 +7,7 @@ mod automata;
 mod convert;
 mod markov;
 mod recall;
+mod tokbias;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -15,6 +16,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     markov::init(m)?;
     automata::init(m)?;
     recall::init(m)?;
+    tokbias::init(m)?;
     Ok(())
 }
 

@@ -1,0 +1,301 @@
+//! Byte-pair encoding from a merge list or from ranks (tiktoken style), optionally behind the
+//! GPT-2 pre-tokenizer.
+//!
+//! Validity of `context + [next]`:
+//! - pure BPE is prefix-closed, and a sequence is canonical iff every token is reachable (BPE
+//!   of its own bytes returns it) and every adjacent pair is canonical (BPE of the two tokens'
+//!   bytes returns exactly the pair); the pair test is cached;
+//! - behind the pre-tokenizer, a look-ahead can split a whitespace run differently depending on
+//!   what follows, which breaks prefix-closure. The oracle then accepts a pair also when some
+//!   continuation can put a piece boundary between the two tokens. It over-approximates
+//!   "extendable" (an ideal model gives the extra sequences probability 0, so exactness holds)
+//!   and never rejects an extendable sequence.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use super::pretok::gpt2_piece_starts;
+use super::vocab::Vocab;
+use super::Tokenizer;
+use crate::error::{ensure, KleeneError, Result};
+
+const NONE: u32 = u32::MAX;
+/// Pair verdicts kept before the cache is cleared (about 100 MB at most).
+const MAX_CACHED_PAIRS: usize = 4 << 20;
+
+/// Continuations probed for a piece boundary: one of each character class the GPT-2 pattern
+/// tells apart, plus the letters that complete contractions.
+const PROBES: &[&[u8]] = &[
+    b"", b"a", b"1", b" ", b"\n", b"!", b"'", b"s", b"d", b"m", b"t", b"l", b"v", b"r", b"e",
+];
+
+/// The pre-tokenizer in front of the merges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PreTokenizer {
+    /// BPE over the whole text.
+    None,
+    /// The GPT-2 / r50k regex split.
+    Gpt2,
+}
+
+/// A byte-pair-encoding tokenizer.
+#[derive(Debug)]
+pub struct Bpe {
+    vocab: Vocab,
+    /// (left, right) -> (rank, merged id).
+    merges: HashMap<(u32, u32), (u32, u32)>,
+    byte_ids: [u32; 256],
+    reachable: Vec<bool>,
+    pretok: PreTokenizer,
+    pairs: Mutex<HashMap<(u32, u32), bool>>,
+}
+
+impl Bpe {
+    /// BPE from an ordered merge list (rank = position); each merge's result must be a token.
+    pub fn from_merges(vocab: Vocab, merges: &[(u32, u32)], pretok: PreTokenizer) -> Result<Self> {
+        let index = byte_index(&vocab);
+        let mut table = HashMap::with_capacity(merges.len());
+        for (rank, &(l, r)) in merges.iter().enumerate() {
+            vocab.check_id(l, "merges")?;
+            vocab.check_id(r, "merges")?;
+            let mut joined = vocab.bytes(l).to_vec();
+            joined.extend_from_slice(vocab.bytes(r));
+            let merged = *index.get(&joined).ok_or_else(|| {
+                KleeneError::invalid(
+                    "merges",
+                    format!("merge {rank} ({l}, {r}) gives bytes that are not a token"),
+                )
+            })?;
+            table.entry((l, r)).or_insert((rank as u32, merged));
+        }
+        Self::build(vocab, table, pretok)
+    }
+
+    /// BPE from ranks (tiktoken): the rank of a token is its id, and any two adjacent tokens
+    /// whose bytes join into a token merge with that token's rank.
+    pub fn from_ranks(vocab: Vocab, pretok: PreTokenizer) -> Result<Self> {
+        let index = byte_index(&vocab);
+        let mut table = HashMap::new();
+        for &id in vocab.sorted() {
+            let bytes = vocab.bytes(id);
+            for k in 1..bytes.len() {
+                if let (Some(&l), Some(&r)) = (index.get(&bytes[..k]), index.get(&bytes[k..])) {
+                    table.entry((l, r)).or_insert((id, id));
+                }
+            }
+        }
+        Self::build(vocab, table, pretok)
+    }
+
+    fn build(
+        vocab: Vocab,
+        merges: HashMap<(u32, u32), (u32, u32)>,
+        pretok: PreTokenizer,
+    ) -> Result<Self> {
+        let mut byte_ids = [NONE; 256];
+        for &id in vocab.sorted().iter().rev() {
+            if let [b] = vocab.bytes(id) {
+                byte_ids[*b as usize] = id;
+            }
+        }
+        let mut bpe = Bpe {
+            vocab,
+            merges,
+            byte_ids,
+            reachable: Vec::new(),
+            pretok,
+            pairs: Mutex::new(HashMap::new()),
+        };
+        bpe.reachable = (0..bpe.vocab.len() as u32)
+            .map(|id| {
+                !bpe.vocab.is_special(id)
+                    && bpe.merge_piece(bpe.vocab.bytes(id)).ok().as_deref() == Some(&[id][..])
+            })
+            .collect();
+        Ok(bpe)
+    }
+
+    /// Whether BPE of the token's own bytes returns the token.
+    pub fn is_reachable(&self, id: u32) -> bool {
+        self.reachable.get(id as usize).copied().unwrap_or(false)
+    }
+
+    /// Applies the lowest-rank merge (leftmost on ties) until none applies.
+    fn merge_piece(&self, piece: &[u8]) -> Result<Vec<u32>> {
+        let mut ids = Vec::with_capacity(piece.len());
+        for (pos, &b) in piece.iter().enumerate() {
+            let id = self.byte_ids[b as usize];
+            ensure(id != NONE, "text", || {
+                format!("byte {b:#04x} at offset {pos} is not a token")
+            })?;
+            ids.push(id);
+        }
+        loop {
+            let mut best: Option<(u32, usize, u32)> = None;
+            for i in 0..ids.len().saturating_sub(1) {
+                if let Some(&(rank, merged)) = self.merges.get(&(ids[i], ids[i + 1])) {
+                    if best.is_none_or(|(r, _, _)| rank < r) {
+                        best = Some((rank, i, merged));
+                    }
+                }
+            }
+            match best {
+                Some((_, i, merged)) => {
+                    ids[i] = merged;
+                    ids.remove(i + 1);
+                }
+                None => return Ok(ids),
+            }
+        }
+    }
+
+    fn pieces(&self, text: &[u8]) -> Vec<usize> {
+        match self.pretok {
+            PreTokenizer::None if text.is_empty() => vec![],
+            PreTokenizer::None => vec![0],
+            PreTokenizer::Gpt2 => gpt2_piece_starts(text),
+        }
+    }
+
+    /// `[l, r]` can be adjacent in an extendable sequence: BPE of their bytes returns exactly
+    /// the pair, or (behind the GPT-2 pre-tokenizer) a piece boundary may fall between them.
+    /// Cached per pair.
+    fn pair_allowed(&self, l: u32, r: u32) -> bool {
+        if let Some(&ok) = self.pairs.lock().unwrap().get(&(l, r)) {
+            return ok;
+        }
+        let mut joined = self.vocab.bytes(l).to_vec();
+        joined.extend_from_slice(self.vocab.bytes(r));
+        let ok = self.merge_piece(&joined).ok().as_deref() == Some(&[l, r][..])
+            || (self.pretok == PreTokenizer::Gpt2 && self.boundary_possible(l, r));
+        let mut pairs = self.pairs.lock().unwrap();
+        if pairs.len() >= MAX_CACHED_PAIRS {
+            pairs.clear(); // bounded memory: masking visits every token per new last token
+        }
+        pairs.insert((l, r), ok);
+        ok
+    }
+
+    /// Some continuation puts a piece boundary between `l` and `r`.
+    fn boundary_possible(&self, l: u32, r: u32) -> bool {
+        let cut = self.vocab.bytes(l).len();
+        let mut text = self.vocab.bytes(l).to_vec();
+        text.extend_from_slice(self.vocab.bytes(r));
+        let base = text.len();
+        PROBES.iter().any(|probe| {
+            text.truncate(base);
+            text.extend_from_slice(probe);
+            gpt2_piece_starts(&text).contains(&cut)
+        })
+    }
+}
+
+/// Map from token bytes to the smallest id with those bytes.
+fn byte_index(vocab: &Vocab) -> HashMap<Vec<u8>, u32> {
+    let mut index = HashMap::with_capacity(vocab.len());
+    for &id in vocab.sorted() {
+        index.entry(vocab.bytes(id).to_vec()).or_insert(id);
+    }
+    index
+}
+
+impl Tokenizer for Bpe {
+    fn vocab(&self) -> &Vocab {
+        &self.vocab
+    }
+
+    fn encode(&self, text: &[u8]) -> Result<Vec<u32>> {
+        let starts = self.pieces(text);
+        let mut out = Vec::new();
+        for (k, &a) in starts.iter().enumerate() {
+            let b = starts.get(k + 1).copied().unwrap_or(text.len());
+            out.extend(self.merge_piece(&text[a..b])?);
+        }
+        Ok(out)
+    }
+
+    fn extends(&self, context: &[u32], next: u32) -> bool {
+        if !self.is_reachable(next) {
+            return false;
+        }
+        let Some(&last) = context.last() else {
+            return true;
+        };
+        self.pair_allowed(last, next)
+    }
+
+    /// Pure BPE has no bounded look-ahead: start from the empty context. Behind the GPT-2
+    /// pre-tokenizer the start of the last piece never moves (every earlier match ended on a
+    /// character that is already there), so the pieces before it are fixed.
+    fn anchor(&self, text: &[u8]) -> Result<(usize, Vec<u32>)> {
+        match self.pretok {
+            PreTokenizer::None => Ok((0, Vec::new())),
+            PreTokenizer::Gpt2 => {
+                let starts = gpt2_piece_starts(text);
+                let Some(&last) = starts.last() else {
+                    return Ok((0, Vec::new()));
+                };
+                let mut out = Vec::new();
+                for w in starts.windows(2) {
+                    out.extend(self.merge_piece(&text[w[0]..w[1]])?);
+                }
+                Ok((last, out))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Vocabulary a, b, c, then merges (a,b)->ab, (b,c)->bc, (ab,c)->abc, (a,a)->aa.
+    fn toy() -> Bpe {
+        let words = ["a", "b", "c", "ab", "bc", "abc", "aa"];
+        let tokens: Vec<Vec<u8>> = words.iter().map(|w| w.as_bytes().to_vec()).collect();
+        let vocab = Vocab::new(tokens, vec![false; 7]).unwrap();
+        Bpe::from_merges(vocab, &[(0, 1), (1, 2), (3, 2), (0, 0)], PreTokenizer::None).unwrap()
+    }
+
+    #[test]
+    fn merges_by_rank() {
+        let t = toy();
+        assert_eq!(t.encode(b"abc").unwrap(), vec![5]);
+        assert_eq!(t.encode(b"aabc").unwrap(), vec![0, 5]);
+        assert_eq!(t.encode(b"aaa").unwrap(), vec![6, 0]);
+        assert_eq!(t.encode(b"bcab").unwrap(), vec![4, 3]);
+        assert!(t.encode(b"d").is_err());
+    }
+
+    #[test]
+    fn pairwise_validity_equals_canonical_by_brute_force() {
+        let t = toy();
+        let canonical = |x: &[u32]| t.encode(&t.vocab.decode(x).unwrap()).unwrap() == x;
+        let mut seqs: Vec<Vec<u32>> = vec![vec![]];
+        for _ in 0..4 {
+            let mut next = Vec::new();
+            for s in &seqs {
+                for id in 0..7u32 {
+                    let mut longer = s.clone();
+                    longer.push(id);
+                    if canonical(s) {
+                        assert_eq!(t.extends(s, id), canonical(&longer), "{longer:?}");
+                    }
+                    next.push(longer);
+                }
+            }
+            seqs = next;
+        }
+    }
+
+    #[test]
+    fn ranks_equal_merges_when_consistent() {
+        let words = ["a", "b", "ab", "ba", "aba"];
+        let tokens: Vec<Vec<u8>> = words.iter().map(|w| w.as_bytes().to_vec()).collect();
+        let vocab = Vocab::new(tokens, vec![false; 5]).unwrap();
+        let t = Bpe::from_ranks(vocab, PreTokenizer::None).unwrap();
+        // (a,b) rank 2 first, then (ab,a) rank 4: "aba" -> [aba]; "bab" -> b,ab -> ...
+        assert_eq!(t.encode(b"aba").unwrap(), vec![4]);
+        assert_eq!(t.encode(b"bab").unwrap(), vec![1, 2]);
+    }
+}

@@ -1,0 +1,270 @@
+//! The token-level model seen by the algorithms, and one context's next-token distribution
+//! prepared for range queries over the byte trie.
+
+use std::sync::OnceLock;
+
+use super::vocab::{NodeId, Vocab, ROOT};
+use super::Tokenizer;
+use crate::error::{KleeneError, Result};
+
+/// A token-level language model: next-token probabilities for a batch of contexts.
+/// Implemented in the binding crate by a Python callable.
+pub trait NextTokenModel {
+    /// Calls `sink(i, probs)` once for every context `i` (in any order), with its next-token
+    /// probabilities (length = vocabulary size). Rows are borrowed, so no copy is needed.
+    fn next_probs(
+        &mut self,
+        contexts: &[Vec<u32>],
+        sink: &mut dyn FnMut(usize, &[f64]) -> Result<()>,
+    ) -> Result<()>;
+}
+
+/// Prepares one distribution per context with a single model call (`call` names it in
+/// errors).
+pub fn fetch_dists(
+    model: &mut dyn NextTokenModel,
+    tok: &dyn Tokenizer,
+    opts: &Options,
+    contexts: &[Vec<u32>],
+    call: usize,
+) -> Result<Vec<Dist>> {
+    let mut slots: Vec<Option<Dist>> = (0..contexts.len()).map(|_| None).collect();
+    model.next_probs(contexts, &mut |i, row| {
+        let slot = slots.get_mut(i).ok_or_else(|| {
+            KleeneError::invalid(
+                "model",
+                format!("call {call} returned row {i} of {}", contexts.len()),
+            )
+        })?;
+        *slot = Some(Dist::new(tok, opts, &contexts[i], row, call)?);
+        Ok(())
+    })?;
+    slots
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| {
+            d.ok_or_else(|| {
+                KleeneError::invalid(
+                    "model",
+                    format!("call {call} returned no row for context {i}"),
+                )
+            })
+        })
+        .collect()
+}
+
+/// How the algorithms treat the model's outputs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Options {
+    /// Id of the end-of-string token, if the model has one.
+    pub eos: Option<u32>,
+    /// Zero the probability of next tokens that would make the context invalid and
+    /// renormalise (a trained model leaks mass onto them; an ideal one does not).
+    pub mask_invalid: bool,
+    /// Keep at most this many cover groups after each byte (0 = no limit).
+    pub beam: usize,
+    /// Drop cover groups whose share of the mass is below this (0 = keep all).
+    pub threshold: f64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            eos: None,
+            mask_invalid: false,
+            beam: 0,
+            threshold: 0.0,
+        }
+    }
+}
+
+/// A context's next-token distribution: the row, its sums by first byte, and prefix sums
+/// (built on first use) over the sorted tokens that share one first byte — a group only
+/// ever descends below one child of the root, so one such range serves all its queries.
+#[derive(Debug)]
+pub struct Dist {
+    probs: Vec<f64>,
+    /// Mass of the byte tokens by first byte.
+    first: [f64; 256],
+    /// `(depth-1 node, prefix sums over its sorted range)`.
+    below: OnceLock<(NodeId, Vec<f64>)>,
+    pub eos: f64,
+    /// Probability the raw output put on invalid next tokens (0 unless masking).
+    pub invalid: f64,
+}
+
+impl Dist {
+    /// Prepares `probs` (checked: right length, finite, in [0, 1]) for the context.
+    pub fn new(
+        tok: &dyn Tokenizer,
+        opts: &Options,
+        context: &[u32],
+        probs: &[f64],
+        call: usize,
+    ) -> Result<Self> {
+        let vocab = tok.vocab();
+        check_len(vocab, probs, call)?;
+        let mut owned = probs.to_vec();
+        let invalid = if opts.mask_invalid {
+            mask(tok, opts, context, &mut owned)
+        } else {
+            0.0
+        };
+        let (first, bad) = first_byte_sums(vocab.first_bytes(), &owned);
+        let eos = opts.eos.map_or(0.0, |e| owned[e as usize]);
+        if bad || !(0.0..=1.0 + 1e-9).contains(&eos) {
+            return Err(bad_value(probs, call));
+        }
+        Ok(Dist {
+            probs: owned,
+            first,
+            below: OnceLock::new(),
+            eos,
+            invalid,
+        })
+    }
+
+    /// Probability of token `id` (the end-of-string id included).
+    #[inline]
+    pub fn prob(&self, _vocab: &Vocab, id: u32) -> f64 {
+        self.probs[id as usize]
+    }
+
+    /// Mass of the tokens starting with the node's string.
+    pub fn node_sum(&self, vocab: &Vocab, node: NodeId) -> f64 {
+        let top = vocab.depth1(node);
+        if node == ROOT {
+            return self.first.iter().sum();
+        }
+        let (lo, hi) = vocab.range(node);
+        if node == top {
+            return self.first[vocab.bytes(vocab.sorted()[lo])[0] as usize];
+        }
+        let (top_lo, _) = vocab.range(top);
+        let (built_for, prefix) = self
+            .below
+            .get_or_init(|| (top, self.prefix_over(vocab, top)));
+        if *built_for == top {
+            (prefix[hi - top_lo] - prefix[lo - top_lo]).max(0.0)
+        } else {
+            vocab.sorted()[lo..hi]
+                .iter()
+                .map(|&t| self.probs[t as usize])
+                .sum()
+        }
+    }
+
+    fn prefix_over(&self, vocab: &Vocab, node: NodeId) -> Vec<f64> {
+        let (lo, hi) = vocab.range(node);
+        let mut prefix = Vec::with_capacity(hi - lo + 1);
+        prefix.push(0.0);
+        prefix.extend(
+            vocab.sorted()[lo..hi]
+                .iter()
+                .map(|&t| self.probs[t as usize]),
+        );
+        let mut acc = 0.0;
+        for slot in prefix[1..].iter_mut() {
+            acc += *slot;
+            *slot = acc;
+        }
+        prefix
+    }
+
+    /// Mass of the tokens strictly longer than the node's string that start with it.
+    #[inline]
+    pub fn below_sum(&self, vocab: &Vocab, node: NodeId) -> f64 {
+        let exact: f64 = vocab
+            .exact(node)
+            .iter()
+            .map(|&t| self.probs[t as usize])
+            .sum();
+        (self.node_sum(vocab, node) - exact).max(0.0)
+    }
+
+    /// All byte tokens plus end-of-string.
+    pub fn total(&self) -> f64 {
+        self.first.iter().sum::<f64>() + self.eos
+    }
+
+    /// Adds `weight` times the mass under each child of `node` to `acc[byte]`.
+    pub fn scatter_children(&self, vocab: &Vocab, node: NodeId, weight: f64, acc: &mut [f64]) {
+        for &(b, child) in vocab.children(node) {
+            acc[b as usize] += weight * self.node_sum(vocab, child);
+        }
+    }
+}
+
+/// Sums by first byte in one sequential pass (four interleaved accumulators, so runs of ids
+/// with the same first byte do not serialise), flagging values outside [0, 1].
+fn first_byte_sums(first: &[u16], probs: &[f64]) -> ([f64; 256], bool) {
+    let mut lanes = [[0.0f64; 257]; 4];
+    let mut bad = false;
+    let mut chunks = probs.chunks_exact(4).zip(first.chunks_exact(4));
+    for (p, f) in &mut chunks {
+        for k in 0..4 {
+            bad |= !(0.0..=1.0 + 1e-9).contains(&p[k]);
+            lanes[k][f[k] as usize] += p[k];
+        }
+    }
+    let tail = probs.len() / 4 * 4;
+    for (p, &f) in probs[tail..].iter().zip(&first[tail..]) {
+        bad |= !(0.0..=1.0 + 1e-9).contains(p);
+        lanes[0][f as usize] += p;
+    }
+    let mut out = [0.0; 256];
+    for (b, slot) in out.iter_mut().enumerate() {
+        *slot = lanes[0][b] + lanes[1][b] + lanes[2][b] + lanes[3][b];
+    }
+    (out, bad)
+}
+
+fn check_len(vocab: &Vocab, probs: &[f64], call: usize) -> Result<()> {
+    if probs.len() != vocab.len() {
+        return Err(KleeneError::invalid(
+            "model",
+            format!(
+                "call {call} returned {} next-token probabilities; the vocabulary has {}",
+                probs.len(),
+                vocab.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn bad_value(probs: &[f64], call: usize) -> KleeneError {
+    let (i, p) = probs
+        .iter()
+        .enumerate()
+        .find(|(_, p)| !(0.0..=1.0 + 1e-9).contains(*p))
+        .map_or((0, f64::NAN), |(i, p)| (i, *p));
+    KleeneError::invalid(
+        "model",
+        format!("call {call} returned probability {p} for token {i} (must be finite, in [0, 1])"),
+    )
+}
+
+/// Zeroes the next tokens that make `context` invalid and renormalises; returns the share of
+/// the mass that was invalid.
+fn mask(tok: &dyn Tokenizer, opts: &Options, context: &[u32], probs: &mut [f64]) -> f64 {
+    let vocab = tok.vocab();
+    let (mut invalid, mut kept) = (0.0, 0.0);
+    for id in 0..probs.len() as u32 {
+        let p = probs[id as usize];
+        if Some(id) == opts.eos || (!vocab.is_special(id) && tok.extends(context, id)) {
+            kept += p;
+        } else {
+            invalid += p;
+            probs[id as usize] = 0.0;
+        }
+    }
+    if kept > 0.0 {
+        probs.iter_mut().for_each(|p| *p /= kept);
+    }
+    if invalid + kept > 0.0 {
+        invalid / (invalid + kept)
+    } else {
+        0.0
+    }
+}

@@ -1,0 +1,381 @@
+//! Bindings for `kleene_core::tokbias`. The model is a Python callable, so these calls keep
+//! the GIL (the model runs in Python anyway); panics are still caught.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use kleene_core::tokbias::bpe::{Bpe, PreTokenizer};
+use kleene_core::tokbias::cover::{CoverState, SYMBOLS};
+use kleene_core::tokbias::model::{NextTokenModel, Options};
+use kleene_core::tokbias::mpc::{mpc_distribution, naive_distribution};
+use kleene_core::tokbias::mpe::Mpe;
+use kleene_core::tokbias::vocab::Vocab;
+use kleene_core::tokbias::{Reencode, Tokenizer};
+use kleene_core::KleeneError;
+use numpy::PyReadonlyArray2;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList};
+
+use crate::convert::{to_numpy, to_py_err};
+
+pub fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyTokenizer>()?;
+    m.add_class::<PyCoverState>()?;
+    m.add_function(wrap_pyfunction!(tokbias_mpc, m)?)?;
+    m.add_function(wrap_pyfunction!(tokbias_naive, m)?)?;
+    Ok(())
+}
+
+/// A tokenizer model for tokenizer-bias correction: vocabulary as byte strings, encode,
+/// validity oracle and prompt anchor.
+#[pyclass(name = "TokbiasTokenizer", module = "kleene._core", frozen)]
+pub struct PyTokenizer {
+    inner: Arc<dyn Tokenizer>,
+    kind: &'static str,
+}
+
+fn vocab(tokens: Vec<Vec<u8>>, special: Option<Vec<bool>>) -> PyResult<Vocab> {
+    let special = special.unwrap_or_else(|| tokens.iter().map(|t| t.is_empty()).collect());
+    Vocab::new(tokens, special).map_err(to_py_err)
+}
+
+fn pretokenizer(name: Option<&str>) -> PyResult<PreTokenizer> {
+    match name {
+        None => Ok(PreTokenizer::None),
+        Some("gpt2") => Ok(PreTokenizer::Gpt2),
+        Some(other) => Err(PyValueError::new_err(format!(
+            "invalid `pretokenizer`: {other:?}; allowed: None, 'gpt2'"
+        ))),
+    }
+}
+
+#[pymethods]
+impl PyTokenizer {
+    /// Maximum-prefix encoding over `tokens` (empty entries are special tokens).
+    #[staticmethod]
+    #[pyo3(signature = (tokens, special=None))]
+    fn mpe(tokens: Vec<Vec<u8>>, special: Option<Vec<bool>>) -> PyResult<Self> {
+        Ok(PyTokenizer {
+            inner: Arc::new(Mpe::new(vocab(tokens, special)?)),
+            kind: "mpe",
+        })
+    }
+
+    /// BPE from an ordered merge list of (left id, right id).
+    #[staticmethod]
+    #[pyo3(signature = (tokens, merges, pretokenizer=None, special=None))]
+    fn bpe_merges(
+        tokens: Vec<Vec<u8>>,
+        merges: Vec<(u32, u32)>,
+        pretokenizer: Option<&str>,
+        special: Option<Vec<bool>>,
+    ) -> PyResult<Self> {
+        let pre = self::pretokenizer(pretokenizer)?;
+        let bpe = Bpe::from_merges(vocab(tokens, special)?, &merges, pre).map_err(to_py_err)?;
+        Ok(PyTokenizer {
+            inner: Arc::new(bpe),
+            kind: "bpe",
+        })
+    }
+
+    /// BPE from ranks (tiktoken): token id = rank.
+    #[staticmethod]
+    #[pyo3(signature = (tokens, pretokenizer=None, special=None))]
+    fn bpe_ranks(
+        tokens: Vec<Vec<u8>>,
+        pretokenizer: Option<&str>,
+        special: Option<Vec<bool>>,
+    ) -> PyResult<Self> {
+        let pre = self::pretokenizer(pretokenizer)?;
+        let bpe = Bpe::from_ranks(vocab(tokens, special)?, pre).map_err(to_py_err)?;
+        Ok(PyTokenizer {
+            inner: Arc::new(bpe),
+            kind: "bpe",
+        })
+    }
+
+    /// Any encoder `bytes -> list[int]`; validity by re-encoding.
+    #[staticmethod]
+    #[pyo3(signature = (tokens, encoder, special=None))]
+    fn reencode(
+        tokens: Vec<Vec<u8>>,
+        encoder: Py<PyAny>,
+        special: Option<Vec<bool>>,
+    ) -> PyResult<Self> {
+        let encode = move |text: &[u8]| -> kleene_core::Result<Vec<u32>> {
+            Python::attach(|py| {
+                encoder
+                    .call1(py, (PyBytes::new(py, text),))
+                    .and_then(|ids| ids.extract::<Vec<u32>>(py))
+                    .map_err(|e| KleeneError::invalid("encoder", e.to_string()))
+            })
+        };
+        Ok(PyTokenizer {
+            inner: Arc::new(Reencode::new(vocab(tokens, special)?, encode)),
+            kind: "reencode",
+        })
+    }
+
+    /// "mpe", "bpe" or "reencode".
+    #[getter]
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    #[getter]
+    fn vocab_size(&self) -> usize {
+        self.inner.vocab().len()
+    }
+
+    #[getter]
+    fn max_token_len(&self) -> usize {
+        self.inner.vocab().max_len()
+    }
+
+    fn token_bytes<'py>(&self, py: Python<'py>, id: u32) -> PyResult<Bound<'py, PyBytes>> {
+        self.inner.vocab().check_id(id, "id").map_err(to_py_err)?;
+        Ok(PyBytes::new(py, self.inner.vocab().bytes(id)))
+    }
+
+    fn encode(&self, text: &[u8]) -> PyResult<Vec<u32>> {
+        guard(|| self.inner.encode(text))
+    }
+
+    fn decode<'py>(&self, py: Python<'py>, ids: Vec<u32>) -> PyResult<Bound<'py, PyBytes>> {
+        let bytes = self.inner.vocab().decode(&ids).map_err(to_py_err)?;
+        Ok(PyBytes::new(py, &bytes))
+    }
+
+    /// Whether `context + [next]` can be a prefix of a canonical encoding (`context` valid).
+    fn extends(&self, context: Vec<u32>, next: u32) -> PyResult<bool> {
+        let vocab = self.inner.vocab();
+        for &id in context.iter().chain([next].iter()) {
+            vocab.check_id(id, "context").map_err(to_py_err)?;
+        }
+        guard(|| Ok(self.inner.extends(&context, next)))
+    }
+
+    /// `(offset, encode(text[:offset]))`: the boundary no continuation of `text` can move.
+    fn anchor(&self, text: &[u8]) -> PyResult<(usize, Vec<u32>)> {
+        guard(|| self.inner.anchor(text))
+    }
+}
+
+/// Runs `work` catching panics; core errors become ValueError.
+fn guard<R>(work: impl FnOnce() -> kleene_core::Result<R>) -> PyResult<R> {
+    match catch_unwind(AssertUnwindSafe(work)) {
+        Ok(r) => r.map_err(to_py_err),
+        Err(_) => Err(PyRuntimeError::new_err(
+            "kleene internal error in tokbias (please report)",
+        )),
+    }
+}
+
+/// The Python model callable seen as a core model; keeps the first Python error it meets.
+struct PyModel<'py> {
+    f: Bound<'py, PyAny>,
+    err: Option<PyErr>,
+}
+
+impl NextTokenModel for PyModel<'_> {
+    fn next_probs(
+        &mut self,
+        contexts: &[Vec<u32>],
+        sink: &mut dyn FnMut(usize, &[f64]) -> kleene_core::Result<()>,
+    ) -> kleene_core::Result<()> {
+        let py = self.f.py();
+        let called = (|| -> PyResult<PyReadonlyArray2<'_, f64>> {
+            let batch = PyList::empty(py);
+            for c in contexts {
+                batch.append(PyList::new(py, c)?)?;
+            }
+            let out = self.f.call1((batch,))?;
+            out.extract()
+        })();
+        let arr = match called {
+            Ok(arr) => arr,
+            Err(e) => {
+                let msg = e.to_string();
+                self.err.get_or_insert(e);
+                return Err(KleeneError::invalid("model", msg));
+            }
+        };
+        let view = arr.as_array();
+        if view.nrows() != contexts.len() {
+            return Err(KleeneError::invalid(
+                "model",
+                format!(
+                    "returned {} rows for {} contexts",
+                    view.nrows(),
+                    contexts.len()
+                ),
+            ));
+        }
+        for (i, row) in view.rows().into_iter().enumerate() {
+            match row.as_slice() {
+                Some(slice) => sink(i, slice)?,
+                None => sink(i, &row.to_vec())?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs `work` with the model, raising the model's own Python error first.
+fn with_model<'py, R>(
+    model: &Bound<'py, PyAny>,
+    work: impl FnOnce(&mut PyModel<'py>) -> kleene_core::Result<R>,
+) -> PyResult<R> {
+    let mut m = PyModel {
+        f: model.clone(),
+        err: None,
+    };
+    let outcome = catch_unwind(AssertUnwindSafe(|| work(&mut m)));
+    if let Some(e) = m.err.take() {
+        return Err(e);
+    }
+    match outcome {
+        Ok(r) => r.map_err(to_py_err),
+        Err(_) => Err(PyRuntimeError::new_err(
+            "kleene internal error in tokbias (please report)",
+        )),
+    }
+}
+
+fn options(
+    tok: &PyTokenizer,
+    eos: Option<u32>,
+    mask_invalid: bool,
+    beam: usize,
+    threshold: f64,
+) -> PyResult<Options> {
+    if let Some(e) = eos {
+        tok.inner.vocab().check_id(e, "eos").map_err(to_py_err)?;
+    }
+    Ok(Options {
+        eos,
+        mask_invalid,
+        beam,
+        threshold,
+    })
+}
+
+/// Incremental cover state of a text: exact next-byte distribution, one model call per byte.
+#[pyclass(name = "TokbiasCoverState", module = "kleene._core")]
+pub struct PyCoverState {
+    inner: CoverState,
+}
+
+#[pymethods]
+impl PyCoverState {
+    #[new]
+    #[pyo3(signature = (tokenizer, model, prompt, *, eos=None, mask_invalid=false, beam=0, threshold=0.0))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        tokenizer: &PyTokenizer,
+        model: &Bound<'_, PyAny>,
+        prompt: &[u8],
+        eos: Option<u32>,
+        mask_invalid: bool,
+        beam: usize,
+        threshold: f64,
+    ) -> PyResult<Self> {
+        let opts = options(tokenizer, eos, mask_invalid, beam, threshold)?;
+        let tok = tokenizer.inner.clone();
+        let inner = with_model(model, |m| CoverState::new(tok, opts, m, prompt))?;
+        Ok(PyCoverState { inner })
+    }
+
+    /// Next-symbol probabilities [257] (float64): bytes 0..255, then end-of-string.
+    fn distribution<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let d = guard(|| self.inner.distribution())?;
+        to_numpy(py, d, &[SYMBOLS])
+    }
+
+    /// Appends one byte (calls the model for the new contexts).
+    fn advance(&mut self, model: &Bound<'_, PyAny>, byte: u8) -> PyResult<()> {
+        let inner = &mut self.inner;
+        with_model(model, |m| inner.advance(m, byte))
+    }
+
+    #[getter]
+    fn log_mass(&self) -> f64 {
+        self.inner.log_mass()
+    }
+
+    #[getter]
+    fn dropped_mass(&self) -> f64 {
+        self.inner.dropped_mass()
+    }
+
+    #[getter]
+    fn calls(&self) -> usize {
+        self.inner.calls()
+    }
+
+    #[getter]
+    fn anchor(&self) -> usize {
+        self.inner.anchor()
+    }
+
+    #[getter]
+    fn invalid_mass(&self) -> f64 {
+        self.inner.invalid_mass()
+    }
+
+    #[getter]
+    fn text<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, self.inner.text())
+    }
+
+    #[getter]
+    fn num_groups(&self) -> usize {
+        self.inner.num_groups()
+    }
+
+    /// Every cover with its probability relative to `exp(log_mass)`.
+    fn covers(&self) -> Vec<(Vec<u32>, f64)> {
+        self.inner.cover_masses()
+    }
+}
+
+/// Maximum Prefix Correction: (next-symbol probabilities [257], model calls).
+#[pyfunction]
+#[pyo3(signature = (tokenizer, model, prompt, *, eos=None, mask_invalid=false))]
+fn tokbias_mpc<'py>(
+    py: Python<'py>,
+    tokenizer: &PyTokenizer,
+    model: &Bound<'py, PyAny>,
+    prompt: &[u8],
+    eos: Option<u32>,
+    mask_invalid: bool,
+) -> PyResult<(Bound<'py, PyAny>, usize)> {
+    if tokenizer.kind != "mpe" {
+        return Err(PyValueError::new_err(format!(
+            "invalid `tokenizer`: MPC needs a maximum-prefix (mpe) tokenizer, got {}",
+            tokenizer.kind
+        )));
+    }
+    let opts = options(tokenizer, eos, mask_invalid, 0, 0.0)?;
+    let tok = tokenizer.inner.as_ref();
+    let (d, calls) = with_model(model, |m| mpc_distribution(tok, &opts, m, prompt))?;
+    Ok((to_numpy(py, d, &[SYMBOLS])?, calls))
+}
+
+/// Naive token prompting: next-symbol probabilities [257] read off encode(prompt).
+#[pyfunction]
+#[pyo3(signature = (tokenizer, model, prompt, *, eos=None, mask_invalid=false))]
+fn tokbias_naive<'py>(
+    py: Python<'py>,
+    tokenizer: &PyTokenizer,
+    model: &Bound<'py, PyAny>,
+    prompt: &[u8],
+    eos: Option<u32>,
+    mask_invalid: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let opts = options(tokenizer, eos, mask_invalid, 0, 0.0)?;
+    let tok = tokenizer.inner.as_ref();
+    let d = with_model(model, |m| naive_distribution(tok, &opts, m, prompt))?;
+    to_numpy(py, d, &[SYMBOLS])
+}
