@@ -268,6 +268,7 @@ pub fn generate<T: TokenId>(
                 });
         });
     } else {
+        let inv_totals = reciprocal_totals(cfg, labels.bayes);
         let bayes_rows = split_rows(bayes.as_deref_mut(), t * v, count);
         let true_rows = split_rows(true_probs.as_deref_mut(), t * v, count);
         with_threads(threads, || {
@@ -282,7 +283,13 @@ pub fn generate<T: TokenId>(
                         bayes: b,
                         true_probs: tp,
                     };
-                    sample_sequence(cfg, fixed.as_ref(), key.item_rng(start + i as u64), out);
+                    sample_sequence(
+                        cfg,
+                        fixed.as_ref(),
+                        &inv_totals,
+                        key.item_rng(start + i as u64),
+                        out,
+                    );
                 });
         });
     }
@@ -298,6 +305,21 @@ fn split_rows(buf: Option<&mut [f32]>, row: usize, count: usize) -> Vec<Option<&
         Some(b) => b.chunks_mut(row.max(1)).map(Some).collect(),
         None => (0..count).map(|_| None).collect(),
     }
+}
+
+/// `1 / (n + V * alpha)` for the counts `n` one context can reach within a segment, so the
+/// add-alpha predictor multiplies instead of dividing (empty unless the Bayes label is wanted).
+fn reciprocal_totals(cfg: &MarkovConfig, bayes: bool) -> Vec<f64> {
+    if !bayes {
+        return Vec::new();
+    }
+    let longest = if cfg.switch_every == 0 {
+        cfg.length
+    } else {
+        cfg.switch_every.min(cfg.length)
+    };
+    let prior = cfg.vocab_size as f64 * cfg.alpha;
+    (0..=longest).map(|n| 1.0 / (n as f64 + prior)).collect()
 }
 
 /// Rows sampled together by the interleaved binary path.
@@ -340,7 +362,7 @@ fn binary_group<T: TokenId>(
                 bayes: None,
                 true_probs: None,
             };
-            sample_sequence(cfg, fixed, key.item_rng(first + r as u64), out);
+            sample_sequence(cfg, fixed, &[], key.item_rng(first + r as u64), out);
         }
         return;
     }
@@ -392,6 +414,7 @@ fn binary_group<T: TokenId>(
 fn sample_sequence<T: TokenId>(
     cfg: &MarkovConfig,
     fixed: Option<&Chain>,
+    inv_totals: &[f64],
     rng: ItemRng,
     mut out: RowOut<'_, T>,
 ) {
@@ -428,6 +451,7 @@ fn sample_sequence<T: TokenId>(
             alpha: cfg.alpha,
             chain: &chain,
             known_chain: fixed.is_some(),
+            inv_totals,
         };
         state = if needs_counts || out.true_probs.is_some() {
             ctx.run_labelled(&mut draws, &mut out, &mut counts, state, range)
@@ -456,6 +480,8 @@ struct Segment<'a> {
     chain: &'a Chain,
     /// The chain is fixed by the user (so the predictor knows it).
     known_chain: bool,
+    /// `1 / (n + V * alpha)` for every count `n` a context can reach in one segment.
+    inv_totals: &'a [f64],
 }
 
 impl Segment<'_> {
@@ -516,7 +542,7 @@ impl Segment<'_> {
                     *dst = p as f32;
                 }
             } else if let Some(b) = out.bayes.as_deref_mut() {
-                let inv = 1.0 / (counts.total[state] as f64 + v as f64 * self.alpha);
+                let inv = self.inv_totals[counts.total[state] as usize];
                 for (dst, &n) in b[here.clone()]
                     .iter_mut()
                     .zip(&counts.by_symbol[row_of(state)])
