@@ -6,6 +6,7 @@
 //!   [`limits::max_bytes`];
 //! - batches are generated in parallel on a rayon pool chosen by [`pool::with_threads`].
 
+pub mod cellular;
 pub mod error;
 pub mod limits;
 pub mod markov;
