@@ -11,7 +11,11 @@ import pytest
 import kleene
 from kleene import tasks
 
-SMALL = {"markov": {"length": 32}}
+SMALL = {
+    "markov": {"length": 32},
+    "eca": {"width": 64, "seq_length": 8, "sample_width": 16, "horizon": 20},
+    "life": {"size": 8},
+}
 
 
 def small(name: str) -> kleene.tasks.Task:

@@ -8,9 +8,12 @@ Example:
 """
 
 from . import _core, tasks
+from . import cellular as cellular
 from . import markov as markov
 from .batch import IGNORE_INDEX, Batch, Vocabulary
+from .cellular import ECA, Life
 
 __version__: str = _core.__version__
 
 __all__ = ["Batch", "IGNORE_INDEX", "Vocabulary", "markov", "tasks", "__version__"]
+__all__ += ["ECA", "Life", "cellular"]

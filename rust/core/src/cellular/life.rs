@@ -314,6 +314,38 @@ pub fn run_cells(
     Ok(out)
 }
 
+/// Random soups: `count` grids `[height, width]` of Bernoulli(`density`) cells, grid `i`
+/// drawn from `key.item_rng(start + i)`, as bytes `[count, height, width]`.
+pub fn soup(
+    key: crate::rng::StreamKey,
+    start: u64,
+    count: usize,
+    height: usize,
+    width: usize,
+    density: f64,
+) -> Result<Vec<u8>> {
+    ensure((0.0..=1.0).contains(&density), "density", || {
+        format!("must be in [0, 1], got {density}")
+    })?;
+    for (name, v) in [("height", height), ("width", width)] {
+        ensure((1..=MAX_SIDE).contains(&v), name, || {
+            format!("must be in 1..={MAX_SIDE}, got {v}")
+        })?;
+    }
+    let per = check_elements("soup", &[height, width], 1)?;
+    let total = check_elements("soup", &[count, height, width], 1)?;
+    let mut out = vec![0u8; total];
+    let mut row = vec![0u64; words_for(width)];
+    for (i, grid) in out.chunks_mut(per).enumerate() {
+        let mut rng = key.item_rng(start + i as u64);
+        for cells in grid.chunks_mut(width) {
+            super::eca::fill_bernoulli(&mut row, width, density, &mut rng);
+            unpack_row(&row, cells);
+        }
+    }
+    Ok(out)
+}
+
 /// The naive per-cell reference: one generation on a byte grid (the oracle of the tests).
 pub fn step_ref(
     rule: LifeRule,
