@@ -80,21 +80,22 @@ impl LifeRule {
 
     fn masks(&self) -> RuleMasks {
         let m = |bits: u16, n: usize| if bits >> n & 1 == 1 { !0u64 } else { 0 };
-        let mut dead = [0u64; 9];
-        let mut alive = [0u64; 9];
+        let mut dead = [0u64; 10];
+        let mut alive = [0u64; 10];
         for n in 0..9 {
             dead[n] = m(self.birth, n);
-            alive[n] = m(self.survive, n);
+            alive[n + 1] = m(self.survive, n);
         }
         RuleMasks { dead, alive }
     }
 }
 
-/// The rule as all-ones / all-zeros words per neighbour count.
+/// The rule as all-ones / all-zeros words indexed by the 3x3 block's live count (0..=9,
+/// the cell included): a dead cell with `n` live cells around sees `n`, a live one `n + 1`.
 #[derive(Clone, Copy, Debug)]
 struct RuleMasks {
-    dead: [u64; 9],
-    alive: [u64; 9],
+    dead: [u64; 10],
+    alive: [u64; 10],
 }
 
 #[inline(always)]
@@ -103,16 +104,16 @@ fn mux(s: u64, one: u64, zero: u64) -> u64 {
 }
 
 impl RuleMasks {
-    /// Next state from the neighbour count's bit planes `s0..s3` and the cell itself.
+    /// Next state from the block count's bit planes `s0..s3` and the cell itself.
     #[inline(always)]
     fn apply(&self, s: [u64; 4], cell: u64) -> u64 {
-        let v: [u64; 8] = std::array::from_fn(|n| mux(cell, self.alive[n], self.dead[n]));
+        let v: [u64; 10] = std::array::from_fn(|n| mux(cell, self.alive[n], self.dead[n]));
         let a = mux(s[0], v[1], v[0]);
         let b = mux(s[0], v[3], v[2]);
         let c = mux(s[0], v[5], v[4]);
         let d = mux(s[0], v[7], v[6]);
         let low = mux(s[2], mux(s[1], d, c), mux(s[1], b, a));
-        mux(s[3], mux(cell, self.alive[8], self.dead[8]), low)
+        mux(s[3], mux(s[0], v[9], v[8]), low)
     }
 }
 
@@ -213,41 +214,58 @@ impl Life {
         ((c << 1) | from_left, (c >> 1) | from_right)
     }
 
-    /// One generation: `src` to `dst` (packed grids of `grid_words()` words).
-    pub fn step(&self, src: &[u64], dst: &mut [u64]) {
+    /// Horizontal 3-sum of row `y` at word `w` as bit planes (ones, twos), and the cells.
+    #[inline(always)]
+    fn row_sum(&self, src: &[u64], y: usize, w: usize) -> [u64; 3] {
         let nw = self.words();
-        let zero = vec![0u64; nw];
-        let h = self.height;
-        let mask = tail_mask(self.width);
+        let row = &src[y * nw..(y + 1) * nw];
+        let (l, r) = self.sides(row, w);
+        let (ones, twos) = add3(l, row[w], r);
+        [ones, twos, row[w]]
+    }
+
+    /// One generation: `src` to `dst` (packed grids of `grid_words()` words).
+    ///
+    /// Works column of words by column of words, keeping the horizontal 3-sums of the rows
+    /// above, at and below the current row, so each row's neighbours are shifted once.
+    pub fn step(&self, src: &[u64], dst: &mut [u64]) {
+        let (nw, h) = (self.words(), self.height);
+        let torus = self.boundary == LifeBoundary::Torus;
         let conway = self.rule == LifeRule::CONWAY;
-        for y in 0..h {
-            let row = |r: usize| &src[r * nw..(r + 1) * nw];
-            let (up, down) = match self.boundary {
-                LifeBoundary::Torus => (row((y + h - 1) % h), row((y + 1) % h)),
-                LifeBoundary::Dead => (
-                    if y > 0 { row(y - 1) } else { &zero[..] },
-                    if y + 1 < h { row(y + 1) } else { &zero[..] },
-                ),
+        for w in 0..nw {
+            let mask = if w + 1 == nw {
+                tail_mask(self.width)
+            } else {
+                !0
             };
-            let mid = row(y);
-            for w in 0..nw {
-                let (ul, ur) = self.sides(up, w);
-                let (ml, mr) = self.sides(mid, w);
-                let (dl, dr) = self.sides(down, w);
-                let (t0, t1) = add3(ul, up[w], ur);
-                let (b0, b1) = add3(dl, down[w], dr);
-                let (m0, m1) = (ml ^ mr, ml & mr);
-                let (s0, c1) = add3(t0, b0, m0);
-                let (p, q) = add3(t1, b1, m1);
-                let (s1, k) = (p ^ c1, p & c1);
+            let mut above = if torus {
+                self.row_sum(src, h - 1, w)
+            } else {
+                [0; 3]
+            };
+            let mut here = self.row_sum(src, 0, w);
+            for y in 0..h {
+                let below = if y + 1 < h {
+                    self.row_sum(src, y + 1, w)
+                } else if torus {
+                    self.row_sum(src, 0, w)
+                } else {
+                    [0; 3]
+                };
+                // Block count = above + here + below, each 0..=3 in two bit planes.
+                let (s0, carry) = add3(above[0], here[0], below[0]);
+                let (p, q) = add3(above[1], here[1], below[1]);
+                let (s1, k) = (p ^ carry, p & carry);
                 let (s2, s3) = (q ^ k, q & k);
-                let cell = mid[w];
+                let cell = here[2];
                 let next = if conway {
-                    s1 & !s2 & !s3 & (s0 | cell)
+                    !s3 & ((s0 & s1 & !s2) | (cell & s2 & !s1 & !s0))
                 } else {
                     self.masks.apply([s0, s1, s2, s3], cell)
                 };
-                dst[y * nw + w] = if w + 1 == nw { next & mask } else { next };
+                dst[y * nw + w] = next & mask;
+                above = here;
+                here = below;
             }
         }
     }
