@@ -153,6 +153,7 @@ fn life_rule_notation(rule: &str) -> PyResult<String> {
 
 /// Random soups `[count, height, width]` uint8 of Bernoulli(density) cells.
 #[pyfunction]
+#[allow(clippy::too_many_arguments)]
 #[pyo3(signature = (*, count, height, width, density, seed, salt=0, start=0))]
 fn life_soup<'py>(
     py: Python<'py>,

@@ -274,7 +274,7 @@ impl Life {
 /// Packs grids given as bytes `[B, H, W]` into `[B, H, words]`.
 pub fn pack_grids(life: &Life, cells: &[u8]) -> Result<Vec<u64>> {
     let per = life.height * life.width;
-    ensure(cells.len() % per == 0, "grid", || {
+    ensure(cells.len().is_multiple_of(per), "grid", || {
         format!(
             "must hold a multiple of height * width = {per} cells, got {}",
             cells.len()

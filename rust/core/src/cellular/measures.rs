@@ -136,7 +136,7 @@ pub fn measure_batch(
     ensure(count >= 1 && cols >= 1, "states", || {
         "must be a non-empty [B, T, W] array".into()
     })?;
-    ensure(cells.len() % count == 0, "states", || {
+    ensure(cells.len().is_multiple_of(count), "states", || {
         "size is not a multiple of the batch".into()
     })?;
     ensure((1..=16).contains(&block), "block", || {
