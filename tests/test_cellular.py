@@ -193,7 +193,9 @@ def test_gosper_gun_emits_a_glider_every_30_generations():
     assert pops.tolist() == [36, 41, 46, 51, 56]
 
 
-@pytest.mark.parametrize("shape", [(1, 1), (4, 7), (9, 64), (6, 65), (5, 130), (32, 32)])
+@pytest.mark.parametrize(
+    "shape", [(1, 1), (2, 3), (1, 130), (2, 70), (4, 7), (9, 64), (6, 65), (5, 130), (32, 32)]
+)
 @pytest.mark.parametrize("boundary", ["torus", "dead"])
 def test_life_matches_naive_reference_on_random_rules(shape, boundary):
     rng = np.random.default_rng(sum(shape) + len(boundary))

@@ -202,9 +202,10 @@ pub fn life_batch(
                     fill_bernoulli(row, n, d, &mut rng);
                 }
                 let mut next = vec![0u64; grid.len()];
+                let mut scratch = super::life::LifeScratch::default();
                 let mut run = |k: usize, grid: &mut Vec<u64>| {
                     for _ in 0..k {
-                        life.step(grid, &mut next);
+                        life.step_with(grid, &mut next, &mut scratch);
                         std::mem::swap(grid, &mut next);
                     }
                 };
