@@ -43,6 +43,6 @@ def binary_cells(name: str, value: Any, ndims: tuple[int, ...]) -> np.ndarray:
         raise ValueError(f"`{name}` must not be empty, got shape {arr.shape}")
     if arr.dtype.kind not in "biu":
         raise TypeError(f"`{name}` must hold integers or booleans, got dtype {arr.dtype}")
-    if arr.dtype != np.bool_ and ((arr < 0) | (arr > 1)).any():
+    if arr.dtype != np.bool_ and (arr.max() > 1 or (arr.dtype.kind == "i" and arr.min() < 0)):
         raise ValueError(f"`{name}` must hold only 0 and 1")
     return np.ascontiguousarray(arr, dtype=np.uint8)

@@ -22,11 +22,28 @@ pub fn tail_mask(width: usize) -> u64 {
 pub fn pack_row(cells: &[u8], out: &mut [u64]) {
     for (word, chunk) in out.iter_mut().zip(cells.chunks(64)) {
         let mut w = 0u64;
-        for (i, &c) in chunk.iter().enumerate() {
-            w |= ((c != 0) as u64) << i;
+        let mut bytes = chunk.chunks_exact(8);
+        for (k, eight) in (&mut bytes).enumerate() {
+            let x = u64::from_le_bytes(eight.try_into().expect("8 bytes"));
+            w |= gather8(x) << (8 * k);
+        }
+        let base = chunk.len() - bytes.remainder().len();
+        for (i, &c) in bytes.remainder().iter().enumerate() {
+            w |= ((c != 0) as u64) << (base + i);
         }
         *word = w;
     }
+}
+
+/// The eight bytes of `x` (little-endian) as eight bits: bit `i` set iff byte `i` is non-zero.
+#[inline(always)]
+fn gather8(x: u64) -> u64 {
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    // High bit of each byte set iff the byte is non-zero, then moved to the byte's bit 0.
+    let ones = ((((x & LOW7) + LOW7) | x) & !LOW7) >> 7;
+    // Byte i (value 0/1) times 2^(7k + 7) with k = 7 - i lands on bit 56 + i; no other
+    // product reaches bits 56..63 and all exponents differ, so there are no carries.
+    ones.wrapping_mul(0x0102_0408_1020_4080) >> 56
 }
 
 /// Byte `b` spread to eight cells, as the little-endian bytes of a `u64`.
@@ -100,8 +117,20 @@ mod tests {
             let cells: Vec<u8> = (0..width)
                 .map(|i| ((i * 7 + i / 3) % 3 == 0) as u8)
                 .collect();
+            // Any non-zero byte is a live cell.
+            let loud: Vec<u8> = cells
+                .iter()
+                .enumerate()
+                .map(|(i, &c)| c * (1 + (i % 255) as u8))
+                .collect();
+            let mut loud_words = vec![0u64; words_for(width)];
+            pack_row(&loud, &mut loud_words);
             let mut words = vec![0u64; words_for(width)];
             pack_row(&cells, &mut words);
+            assert_eq!(loud_words, words);
+            for (i, &c) in cells.iter().enumerate() {
+                assert_eq!(get_bit(&words, i), c as u64);
+            }
             let mut back = vec![9u8; width];
             unpack_row(&words, &mut back);
             assert_eq!(back, cells);
