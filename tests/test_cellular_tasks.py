@@ -204,3 +204,17 @@ def test_gif_and_life_render(tmp_path):
     png = tmp_path / "life.png"
     render_main(["life", "--size", "20", "--steps", "3", "--out", str(png)])
     assert decode_gray_png(png.read_bytes()).shape == (80, 80)
+
+
+def test_eca_task_train_and_test_splits_share_trajectories():
+    common = dict(rule=110, width=128, seq_length=10, sample_width=128, horizon=199)
+    train = tasks.get("eca", split="train", **common).batch(100, seed=2)
+    test = tasks.get("eca", split="test", **common).batch(100, seed=2)
+    assert train.labels["t0"].max() <= 180 - 10 and test.labels["t0"].min() >= 180
+    # Same trajectory: continue a train window to the start of a test window.
+    i, j = 0, 0
+    gap = int(test.labels["t0"][j] - train.labels["t0"][i])
+    rolled = ECA(110).step(train.labels["states"][i, 0], gap)
+    assert np.array_equal(rolled, test.labels["states"][j, 0])
+    with pytest.raises(ValueError, match="split"):
+        tasks.get("eca", split="test", train_fraction=1.0, **common)

@@ -93,6 +93,8 @@ def eca_task_generate(
     salt: int,
     start: int,
     count: int,
+    split: str = "all",
+    train_fraction: float = 0.9,
     threads: int | None = None,
 ) -> dict[str, np.ndarray]: ...
 def life_task_generate(

@@ -4,7 +4,9 @@
 ``sample_width`` columns of an elementary CA of width ``width`` started from Bernoulli(
 ``density``) cells, cut at a random time ``t0`` in ``[0, horizon - (seq_length - 1) * stride]``
 and a random column. Items share ``trajectories`` trajectories (the paper's setting: one
-trajectory per rule, crops of it; 0 = a fresh trajectory per item). Tokens are the window's
+trajectory per rule, crops of it; 0 = a fresh trajectory per item). ``split="train"`` /
+``"test"`` keeps windows inside the first ``train_fraction`` of the generations
+``0..horizon`` / the rest (the paper's 90/10 split along time), from the same trajectories. Tokens are the window's
 cells flattened row by row (``[B, seq_length * sample_width]``, vocabulary ``0`` ``1``);
 labels: ``states`` ``[B, seq_length, sample_width]`` uint8 (the paper's 100-bit vectors per time
 step), and ``t0``, ``col0``, ``trajectory`` ``[B]``.
@@ -58,6 +60,23 @@ class EcaTask(Task):
         Param("horizon", 1000, "last generation a window may reach", int, in_range(0, 1 << 24)),
         Param(
             "trajectories", 1, "distinct trajectories (0: one per item)", int, in_range(0, 1 << 32)
+        ),
+        # The split chooses windows of the same trajectories (the stream key ignores it).
+        Param(
+            "split",
+            "all",
+            "time range: all, train (first part) or test (the rest)",
+            str,
+            choices=("all", "train", "test"),
+            affects_data=False,
+        ),
+        Param(
+            "train_fraction",
+            0.9,
+            "fraction of generations in the train split",
+            float,
+            in_range(0, 1),
+            affects_data=False,
         ),
         _dtype_param(),
     )

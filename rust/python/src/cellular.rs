@@ -2,7 +2,9 @@
 
 use kleene_core::cellular::eca::{self, Boundary, Eca, Init, Window};
 use kleene_core::cellular::life::{self, Life, LifeBoundary, LifeRule};
-use kleene_core::cellular::tasks::{eca_batch, life_batch, EcaTaskConfig, LifeTaskConfig};
+use kleene_core::cellular::tasks::{
+    eca_batch, life_batch, EcaSplit, EcaTaskConfig, LifeTaskConfig,
+};
 use kleene_core::cellular::{gif, measures, rules};
 use kleene_core::rng::StreamKey;
 use numpy::{PyReadonlyArray2, PyReadonlyArray3, PyUntypedArrayMethods};
@@ -227,7 +229,7 @@ fn cellular_gif<'py>(
 /// sample_width] uint8 and t0, col0, trajectory [B] int64.
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
-#[pyo3(signature = (*, rule, width, boundary, density, stride, seq_length, sample_width, horizon, trajectories, seed, salt, start, count, threads=None))]
+#[pyo3(signature = (*, rule, width, boundary, density, stride, seq_length, sample_width, horizon, trajectories, seed, salt, start, count, split="all", train_fraction=0.9, threads=None))]
 fn eca_task_generate<'py>(
     py: Python<'py>,
     rule: u32,
@@ -243,6 +245,8 @@ fn eca_task_generate<'py>(
     salt: u64,
     start: u64,
     count: usize,
+    split: &str,
+    train_fraction: f64,
     threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let cfg = EcaTaskConfig {
@@ -255,6 +259,8 @@ fn eca_task_generate<'py>(
         sample_width,
         horizon,
         trajectories,
+        split: EcaSplit::parse(split).map_err(to_py_err)?,
+        train_fraction,
     };
     if count == 0 {
         cfg.validate().map_err(to_py_err)?;

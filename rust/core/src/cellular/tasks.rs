@@ -29,6 +29,33 @@ pub struct EcaTaskConfig {
     pub sample_width: usize,
     pub horizon: usize,
     pub trajectories: usize,
+    /// Which time range windows come from (the paper splits each trajectory 90/10 in time).
+    pub split: EcaSplit,
+    /// Fraction of the generations `0..=horizon` that belong to the training split.
+    pub train_fraction: f64,
+}
+
+/// The time range of an `eca` window: all generations, the first `train_fraction` of them,
+/// or the rest. Trajectories are the same in every split.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EcaSplit {
+    All,
+    Train,
+    Test,
+}
+
+impl EcaSplit {
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "all" => Ok(EcaSplit::All),
+            "train" => Ok(EcaSplit::Train),
+            "test" => Ok(EcaSplit::Test),
+            other => Err(crate::error::KleeneError::invalid(
+                "split",
+                format!("{other:?} is not one of all, train, test"),
+            )),
+        }
+    }
 }
 
 /// An `eca` batch: `cells [B, seq_length, sample_width]`, and per item the start time,
@@ -68,7 +95,36 @@ impl EcaTaskConfig {
         ensure(self.horizon <= 1 << 24, "horizon", || {
             "must be at most 2^24".into()
         })?;
+        ensure(
+            (0.0..=1.0).contains(&self.train_fraction),
+            "train_fraction",
+            || format!("must be in [0, 1], got {}", self.train_fraction),
+        )?;
+        let (lo, hi) = self.start_range();
+        ensure(lo <= hi, "split", || {
+            format!(
+                "the {:?} split has no room for a window of {} generations (horizon {}, \
+                 train_fraction {})",
+                self.split,
+                span + 1,
+                self.horizon,
+                self.train_fraction
+            )
+        })?;
         Ok(eca)
+    }
+
+    /// The allowed window starts `lo..=hi` (empty when `lo > hi`): the window's generations
+    /// `t0 ..= t0 + span` lie inside the split's part of `0..=horizon`.
+    pub fn start_range(&self) -> (i64, i64) {
+        let span = ((self.seq_length.max(1) - 1) * self.stride) as i64;
+        let h = self.horizon as i64;
+        let cut = (self.train_fraction * (h + 1) as f64).floor() as i64;
+        match self.split {
+            EcaSplit::All => (0, h - span),
+            EcaSplit::Train => (0, cut - 1 - span),
+            EcaSplit::Test => (cut, h - span),
+        }
     }
 }
 
@@ -85,7 +141,7 @@ pub fn eca_batch(
     let per = check_elements("eca batch", &[rows, cols], 1)?;
     let total = check_elements("eca batch", &[count, rows, cols], 1)?;
     let mut cells = vec![0u8; total];
-    let span = (rows - 1) * cfg.stride;
+    let (lo, hi) = cfg.start_range();
     let init_key = key.derive(1);
     let meta: Vec<[i64; 3]> = with_threads(threads, || {
         cells
@@ -98,7 +154,7 @@ pub fn eca_batch(
                 } else {
                     start + i as u64
                 };
-                let t0 = rng.random_range(0..=(cfg.horizon - span) as u64) as usize;
+                let t0 = rng.random_range(lo as u64..=hi as u64) as usize;
                 let col0 = rng.random_range(0..=(cfg.width - cols) as u64) as usize;
                 let mut row = vec![0u64; eca.words()];
                 fill_bernoulli(
@@ -246,6 +302,8 @@ mod tests {
             sample_width: 50,
             horizon: 40,
             trajectories: 3,
+            split: EcaSplit::All,
+            train_fraction: 0.9,
         };
         let key = StreamKey::new(4, 9);
         let batch = eca_batch(&cfg, key, 5, 6, Some(2)).unwrap();
@@ -272,6 +330,32 @@ mod tests {
         }
         let again = eca_batch(&cfg, key, 7, 2, Some(1)).unwrap();
         assert_eq!(&again.cells[..], &batch.cells[2 * 350..4 * 350]);
+    }
+
+    #[test]
+    fn eca_splits_partition_time() {
+        let mut cfg = EcaTaskConfig {
+            rule: 30,
+            width: 64,
+            boundary: Boundary::Periodic,
+            density: 0.5,
+            stride: 1,
+            seq_length: 5,
+            sample_width: 64,
+            horizon: 99,
+            trajectories: 1,
+            split: EcaSplit::Train,
+            train_fraction: 0.9,
+        };
+        let key = StreamKey::new(1, 1);
+        let train = eca_batch(&cfg, key, 0, 200, Some(1)).unwrap();
+        assert!(train.t0.iter().all(|&t| (0..=85).contains(&t)));
+        assert!(train.t0.contains(&0) && train.t0.contains(&85));
+        cfg.split = EcaSplit::Test;
+        let test = eca_batch(&cfg, key, 0, 200, Some(1)).unwrap();
+        assert!(test.t0.iter().all(|&t| (90..=95).contains(&t)));
+        cfg.horizon = 10;
+        assert!(cfg.validate().is_err());
     }
 
     #[test]
