@@ -8,8 +8,8 @@ trajectory per rule, crops of it; 0 = a fresh trajectory per item). ``split="tra
 ``"test"`` keeps windows inside the first ``train_fraction`` of the generations
 ``0..horizon`` / the rest (the paper's 90/10 split along time), from the same trajectories.
 Tokens are the window's cells flattened row by row (``[B, seq_length * sample_width]``,
-vocabulary ``0`` ``1``); labels: ``states`` ``[B, seq_length, sample_width]`` uint8 (the paper's 100-bit vectors per time
-step), and ``t0``, ``col0``, ``trajectory`` ``[B]``.
+vocabulary ``0`` ``1``); labels: ``states`` ``[B, seq_length, sample_width]`` uint8 (the
+paper's 100-bit vectors per time step), and ``t0``, ``col0``, ``trajectory`` ``[B]``.
 
 ``life``: a ``size x size`` grid (torus by default) of Bernoulli(d) cells, d uniform in
 ``[density_low, density_high]`` per item (LifeGPT's "broad entropy" sweep is 0..1; "high
