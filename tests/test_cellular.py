@@ -222,6 +222,12 @@ def test_life_batches_soups_and_pairs():
     assert np.array_equal(x, frames[:, 1]) and np.array_equal(life.step(x, 3), y)
 
 
+def test_life_threads_do_not_change_results():
+    grids = kleene.cellular.soup((20, 70), 0.4, seed=8, count=7)
+    one = Life("B36/S23", threads=1).run(grids, 9)
+    assert np.array_equal(one, Life("B36/S23", threads=2).run(grids, 9))
+
+
 def test_rule_strings():
     assert Life("b3s23").rule == "B3/S23" and Life("23/3").rule == "B3/S23"
     assert Life("B36/S23").rule == "B36/S23"

@@ -106,6 +106,10 @@ def test_task_bad_parameters():
         tasks.get("life", rule="B3/S2/3")
     with pytest.raises(ValueError, match="density"):
         tasks.get("life", density_low=0.8, density_high=0.2)
+    with pytest.raises(ValueError, match="size"):
+        tasks.get("life", size=0)
+    with pytest.raises(ValueError, match="seq_length"):
+        tasks.get("eca", seq_length=0)
 
 
 # --- complexity ------------------------------------------------------------------------------
