@@ -208,6 +208,8 @@ pub fn measure_batch(
         format!("must be in 1..=16, got {block}")
     })?;
     let per = cells.len() / count;
+    // The suffix array of the LZ76 parse needs about six words per cell.
+    crate::limits::check_elements("complexity work space per trajectory", &[per, 6], 8)?;
     Ok(with_threads(threads, || {
         cells
             .par_chunks(per.max(1))
