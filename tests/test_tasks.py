@@ -37,6 +37,11 @@ SMALL["induction_heads"] = {"seq_len": 20}
 SMALL["boolean_functions"] = {"function_class": "dnf", "n_dims": 6, "n_points": 5}
 SMALL["gotu"] = {"dims": 8, "frozen": 1, "max_negatives": 3}
 SMALL["binary_sequences"] = {"kind": "periodic", "patterns": ["001", "10"], "random_phase": True}
+SMALL = {
+    "markov": {"length": 32},
+    "eca": {"width": 64, "seq_length": 8, "sample_width": 16, "horizon": 20},
+    "life": {"size": 8},
+}
 
 
 def small(name: str) -> kleene.tasks.Task:

@@ -9,21 +9,26 @@ Example:
 
 from . import _core, tasks
 from . import automata as automata
+from . import cellular as cellular
 from . import markov as markov
 from . import recall as recall
 from . import tokbias as tokbias
 from .automata import DFA
 from .batch import IGNORE_INDEX, Batch, Vocabulary
+from .cellular import ECA, Life
 
 __version__: str = _core.__version__
 
 __all__ = [
     "DFA",
+    "ECA",
     "Batch",
     "IGNORE_INDEX",
+    "Life",
     "Vocabulary",
     "__version__",
     "automata",
+    "cellular",
     "markov",
     "recall",
     "tasks",

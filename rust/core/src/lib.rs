@@ -7,6 +7,7 @@
 //! - batches are generated in parallel on a rayon pool chosen by [`pool::with_threads`].
 
 pub mod automata;
+pub mod cellular;
 pub mod error;
 pub mod limits;
 pub mod markov;

@@ -4,6 +4,7 @@
 use pyo3::prelude::*;
 
 mod automata;
+mod cellular;
 mod convert;
 mod markov;
 mod recall;
@@ -17,6 +18,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     automata::init(m)?;
     recall::init(m)?;
     tokbias::init(m)?;
+    cellular::init(m)?;
     Ok(())
 }
 
