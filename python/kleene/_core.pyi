@@ -137,63 +137,6 @@ def dfa_regbench_batch(
     max_out: int,
     max_states: int,
     num_letters: int,
-# -- cellular ---------------------------------------------------------------------------------
-def eca_run(
-    *,
-    rule: int,
-    boundary: str,
-    init: str,
-    width: int,
-    count: int,
-    cells: np.ndarray | None = None,
-    density: float = 0.5,
-    seed: int = 0,
-    salt: int = 0,
-    steps: int,
-    stride: int = 1,
-    t0: int = 0,
-    col0: int = 0,
-    cols: int | None = None,
-    packed: bool = False,
-    threads: int | None = None,
-) -> np.ndarray: ...
-def eca_rule_info(rule: int) -> tuple[int, int, int, float, int]: ...
-def eca_representatives() -> list[int]: ...
-def life_run(
-    *,
-    rule: str,
-    boundary: str,
-    grids: np.ndarray,
-    steps: int,
-    stride: int = 1,
-    threads: int | None = None,
-) -> np.ndarray: ...
-def life_rule_notation(rule: str) -> str: ...
-def life_soup(
-    *,
-    count: int,
-    height: int,
-    width: int,
-    density: float,
-    seed: int,
-    salt: int = 0,
-    start: int = 0,
-) -> np.ndarray: ...
-def cellular_measures(
-    states: np.ndarray, block: int = 3, threads: int | None = None
-) -> dict[str, np.ndarray]: ...
-def cellular_gif(frames: np.ndarray, scale: int = 4, delay_cs: int = 10) -> bytes: ...
-def eca_task_generate(
-    *,
-    rule: int,
-    width: int,
-    boundary: str,
-    density: float,
-    stride: int,
-    seq_length: int,
-    sample_width: int,
-    horizon: int,
-    trajectories: int,
     seed: int,
     salt: int,
     start: int,
@@ -326,6 +269,68 @@ def tokbias_naive(
     eos: int | None = None,
     mask_invalid: bool = False,
 ) -> np.ndarray: ...
+
+# -- cellular ---------------------------------------------------------------------------------
+def eca_run(
+    *,
+    rule: int,
+    boundary: str,
+    init: str,
+    width: int,
+    count: int,
+    cells: np.ndarray | None = None,
+    density: float = 0.5,
+    seed: int = 0,
+    salt: int = 0,
+    steps: int,
+    stride: int = 1,
+    t0: int = 0,
+    col0: int = 0,
+    cols: int | None = None,
+    packed: bool = False,
+    threads: int | None = None,
+) -> np.ndarray: ...
+def eca_rule_info(rule: int) -> tuple[int, int, int, float, int]: ...
+def eca_representatives() -> list[int]: ...
+def life_run(
+    *,
+    rule: str,
+    boundary: str,
+    grids: np.ndarray,
+    steps: int,
+    stride: int = 1,
+    threads: int | None = None,
+) -> np.ndarray: ...
+def life_rule_notation(rule: str) -> str: ...
+def life_soup(
+    *,
+    count: int,
+    height: int,
+    width: int,
+    density: float,
+    seed: int,
+    salt: int = 0,
+    start: int = 0,
+) -> np.ndarray: ...
+def cellular_measures(
+    states: np.ndarray, block: int = 3, threads: int | None = None
+) -> dict[str, np.ndarray]: ...
+def cellular_gif(frames: np.ndarray, scale: int = 4, delay_cs: int = 10) -> bytes: ...
+def eca_task_generate(
+    *,
+    rule: int,
+    width: int,
+    boundary: str,
+    density: float,
+    stride: int,
+    seq_length: int,
+    sample_width: int,
+    horizon: int,
+    trajectories: int,
+    seed: int,
+    salt: int,
+    start: int,
+    count: int,
     split: str = "all",
     train_fraction: float = 0.9,
     threads: int | None = None,
