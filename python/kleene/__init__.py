@@ -8,9 +8,11 @@ Example:
 """
 
 from . import _core, tasks
+from . import grammars as grammars
 from . import markov as markov
 from .batch import IGNORE_INDEX, Batch, Vocabulary
+from .grammars import Grammar
 
 __version__: str = _core.__version__
 
-__all__ = ["Batch", "IGNORE_INDEX", "Vocabulary", "markov", "tasks", "__version__"]
+__all__ = ["Batch", "Grammar", "grammars", "IGNORE_INDEX", "Vocabulary", "markov", "tasks", "__version__"]

@@ -7,6 +7,7 @@
 //! - batches are generated in parallel on a rayon pool chosen by [`pool::with_threads`].
 
 pub mod error;
+pub mod grammars;
 pub mod limits;
 pub mod markov;
 pub mod pool;

@@ -4,6 +4,7 @@
 use pyo3::prelude::*;
 
 mod convert;
+mod grammars;
 mod markov;
 
 #[pymodule]
@@ -11,6 +12,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(default_threads, m)?)?;
     markov::init(m)?;
+    grammars::init(m)?;
     Ok(())
 }
 
