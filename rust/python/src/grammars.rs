@@ -1,11 +1,15 @@
 //! Bindings for `kleene_core::grammars`: the `Grammar` class.
 
 use kleene_core::grammars::analysis::consistency;
+use kleene_core::grammars::parse::Parser;
+use kleene_core::grammars::prefix::PrefixModel;
 use kleene_core::grammars::sample::{generate, sample_python_compatible, RuleChoice, SampleConfig};
+use kleene_core::grammars::uniform;
 use kleene_core::grammars::{cfg3, text, Grammar, Sym};
 use kleene_core::rng::StreamKey;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use std::sync::OnceLock;
 
 use crate::convert::{run_detached, to_numpy, to_py_err, TokenDtype};
 use crate::with_token_type;
@@ -20,6 +24,30 @@ pub fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
 #[pyclass(name = "Grammar", module = "kleene._core", frozen)]
 pub struct PyGrammar {
     pub inner: Grammar,
+    parser: OnceLock<Parser>,
+    prefix: OnceLock<PrefixModel>,
+}
+
+impl PyGrammar {
+    fn wrap(inner: Grammar) -> Self {
+        PyGrammar {
+            inner,
+            parser: OnceLock::new(),
+            prefix: OnceLock::new(),
+        }
+    }
+
+    fn parser(&self) -> &Parser {
+        self.parser.get_or_init(|| Parser::new(&self.inner))
+    }
+
+    fn prefix_model(&self) -> PyResult<&PrefixModel> {
+        if let Some(m) = self.prefix.get() {
+            return Ok(m);
+        }
+        let m = PrefixModel::new(&self.inner).map_err(to_py_err)?;
+        Ok(self.prefix.get_or_init(|| m))
+    }
 }
 
 /// Parameters of a named cfg3 configuration: dict(sizes, deg_min, deg_max, len_min, len_max).
@@ -56,9 +84,9 @@ impl PyGrammar {
     #[staticmethod]
     #[pyo3(signature = (text, normalise=false))]
     fn from_text(text: &str, normalise: bool) -> PyResult<Self> {
-        Ok(PyGrammar {
-            inner: text::parse(text, normalise).map_err(to_py_err)?,
-        })
+        Ok(PyGrammar::wrap(
+            text::parse(text, normalise).map_err(to_py_err)?,
+        ))
     }
 
     /// Builds a cfg3 grammar from its levels (rules as index lists into the next level).
@@ -68,9 +96,9 @@ impl PyGrammar {
         names: Vec<Vec<String>>,
         num_terminals: usize,
     ) -> PyResult<Self> {
-        Ok(PyGrammar {
-            inner: cfg3::from_levels(&levels, &names, num_terminals).map_err(to_py_err)?,
-        })
+        Ok(PyGrammar::wrap(
+            cfg3::from_levels(&levels, &names, num_terminals).map_err(to_py_err)?,
+        ))
     }
 
     /// A random grammar of the cfg3 family.
@@ -91,9 +119,7 @@ impl PyGrammar {
             len_min,
             len_max,
         };
-        Ok(PyGrammar {
-            inner: p.generate(seed).map_err(to_py_err)?,
-        })
+        Ok(PyGrammar::wrap(p.generate(seed).map_err(to_py_err)?))
     }
 
     #[getter]
@@ -207,5 +233,102 @@ impl PyGrammar {
     ) -> PyResult<Vec<Vec<u32>>> {
         let g = &self.inner;
         run_detached(py, || sample_python_compatible(g, seed, count, max_length))
+    }
+
+    /// Whether the grammar derives `w` (terminal indices).
+    fn accepts(&self, py: Python<'_>, w: Vec<u32>) -> PyResult<bool> {
+        let p = self.parser();
+        run_detached(py, || p.accepts(&w))
+    }
+
+    /// Membership of many strings, in parallel.
+    #[pyo3(signature = (strings, threads=None))]
+    fn accepts_batch(
+        &self,
+        py: Python<'_>,
+        strings: Vec<Vec<u32>>,
+        threads: Option<usize>,
+    ) -> PyResult<Vec<bool>> {
+        let p = self.parser();
+        run_detached(py, || p.accepts_batch(&strings, threads))
+    }
+
+    /// Probability of `w` (sum over derivations).
+    fn string_probability(&self, py: Python<'_>, w: Vec<u32>) -> PyResult<f64> {
+        let p = self.parser();
+        run_detached(py, || p.string_probability(&w))
+    }
+
+    /// Number of parse trees of `w` (float).
+    fn count_parses(&self, py: Python<'_>, w: Vec<u32>) -> PyResult<f64> {
+        let p = self.parser();
+        run_detached(py, || p.count_parses(&w))
+    }
+
+    /// Most probable parse: None, or (probability, [(is_terminal, symbol, start, end, parent)]).
+    #[allow(clippy::type_complexity)]
+    fn best_tree(
+        &self,
+        py: Python<'_>,
+        w: Vec<u32>,
+    ) -> PyResult<Option<(f64, Vec<(bool, u32, u32, u32, i32)>)>> {
+        let p = self.parser();
+        let t = run_detached(py, || p.best_tree(&w))?;
+        Ok(t.map(|(score, nodes)| {
+            let flat = nodes
+                .iter()
+                .map(|n| (n.terminal, n.symbol, n.start, n.end, n.parent))
+                .collect();
+            (score, flat)
+        }))
+    }
+
+    /// `P(a string starts with w)`.
+    fn prefix_probability(&self, py: Python<'_>, w: Vec<u32>) -> PyResult<f64> {
+        let m = self.prefix_model()?;
+        run_detached(py, || m.prefix_probability(&w))
+    }
+
+    /// Next-symbol distributions after every prefix of `w`: float64 [n + 1, V + 1], end of
+    /// string first.
+    fn next_token_distributions<'py>(
+        &self,
+        py: Python<'py>,
+        w: Vec<u32>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let m = self.prefix_model()?;
+        let n = w.len();
+        let v = self.inner.num_terminals();
+        let d = run_detached(py, || m.next_token_distributions(&w))?;
+        to_numpy(py, d, &[n + 1, v + 1])
+    }
+
+    /// Strings of exactly `length` tokens, uniform over derivations: uint32 [count, length].
+    #[pyo3(signature = (*, length, count, seed, salt, start, threads=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn sample_uniform_length<'py>(
+        &self,
+        py: Python<'py>,
+        length: usize,
+        count: usize,
+        seed: u64,
+        salt: u64,
+        start: u64,
+        threads: Option<usize>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let g = &self.inner;
+        let key = StreamKey::new(seed, salt);
+        let t = run_detached(py, || {
+            uniform::generate(g, length, key, start, count, threads)
+        })?;
+        to_numpy(py, t, &[count, length])
+    }
+
+    /// Number of derivations of strings of exactly `length` tokens (float).
+    fn num_derivations(&self, py: Python<'_>, length: usize) -> PyResult<f64> {
+        let g = &self.inner;
+        run_detached(py, || {
+            Ok(uniform::LengthSampler::new(g, length)?.num_derivations())
+        })
     }
 }

@@ -8,14 +8,14 @@
 
 pub mod analysis;
 pub mod cfg3;
-// pub mod cnf;
+pub mod cnf;
 mod linalg;
-// pub mod parse;
-// pub mod prefix;
+pub mod parse;
+pub mod prefix;
 pub mod pyrandom;
 pub mod sample;
 pub mod text;
-// pub mod uniform;
+pub mod uniform;
 
 use crate::error::{KleeneError, Result};
 
