@@ -11,7 +11,7 @@ import pytest
 import kleene
 from kleene import tasks
 
-SMALL = {"markov": {"length": 32}}
+SMALL = {"markov": {"length": 32}, "cfg3": {"grammar": "cfg3b"}, "dyck": {"length": 16}}
 
 
 def small(name: str) -> kleene.tasks.Task:

@@ -15,4 +15,13 @@ from .grammars import Grammar
 
 __version__: str = _core.__version__
 
-__all__ = ["Batch", "Grammar", "grammars", "IGNORE_INDEX", "Vocabulary", "markov", "tasks", "__version__"]
+__all__ = [
+    "Batch",
+    "Grammar",
+    "grammars",
+    "IGNORE_INDEX",
+    "Vocabulary",
+    "markov",
+    "tasks",
+    "__version__",
+]

@@ -171,11 +171,7 @@ fn next_token_distributions_of_recursive_grammars() {
     // "b a^k" the next symbol is "a" with probability 0.3 and the end with 0.7.
     let g = parse("S -> S a [0.3] | b [0.7]", false).unwrap();
     let model = PrefixModel::new(&g).unwrap();
-    let (a, b) = (
-        g.terminals().iter().position(|t| t == "a").unwrap() as u32,
-        1 - 0,
-    );
-    let _ = b;
+    let a = g.terminals().iter().position(|t| t == "a").unwrap() as u32;
     let bt = 1 - a;
     let w = [bt, a, a, a];
     let d = model.next_token_distributions(&w).unwrap();

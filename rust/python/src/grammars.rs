@@ -134,6 +134,7 @@ impl PyGrammar {
 
     /// Rules as (lhs index, [(is_terminal, index), ...], probability).
     #[getter]
+    #[allow(clippy::type_complexity)]
     fn rules(&self) -> Vec<(u32, Vec<(bool, u32)>, f64)> {
         self.inner
             .rules()

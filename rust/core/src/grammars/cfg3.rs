@@ -61,7 +61,7 @@ pub fn from_levels(
     }
     let terminals = (1..=num_terminals).map(|i| i.to_string()).collect();
     let nonterminals = names.iter().flatten().cloned().collect();
-    Grammar::new(terminals, nonterminals, rules, Weights::Normalise)
+    Grammar::new_allow_unreachable(terminals, nonterminals, rules, Weights::Normalise)
 }
 
 /// Parameters of a random cfg3-family grammar.

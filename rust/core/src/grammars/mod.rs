@@ -62,8 +62,29 @@ impl Grammar {
     pub fn new(
         terminals: Vec<String>,
         nonterminals: Vec<String>,
+        rules: Vec<Rule>,
+        weights: Weights,
+    ) -> Result<Self> {
+        Self::build(terminals, nonterminals, rules, weights, false)
+    }
+
+    /// As [`Grammar::new`], but unreachable nonterminals are kept (the official cfg3e1 file
+    /// has some; they never take part in sampling or parsing).
+    pub fn new_allow_unreachable(
+        terminals: Vec<String>,
+        nonterminals: Vec<String>,
+        rules: Vec<Rule>,
+        weights: Weights,
+    ) -> Result<Self> {
+        Self::build(terminals, nonterminals, rules, weights, true)
+    }
+
+    fn build(
+        terminals: Vec<String>,
+        nonterminals: Vec<String>,
         mut rules: Vec<Rule>,
         weights: Weights,
+        allow_unreachable: bool,
     ) -> Result<Self> {
         let (nt, t) = (nonterminals.len(), terminals.len());
         ensure_size("nonterminals", nt)?;
@@ -90,7 +111,7 @@ impl Grammar {
             first_rule,
         };
         g.set_probabilities(weights)?;
-        g.check_structure()?;
+        g.check_structure(allow_unreachable)?;
         Ok(g)
     }
 
@@ -125,7 +146,7 @@ impl Grammar {
     }
 
     /// Rejects unreachable and non-productive nonterminals, naming them.
-    fn check_structure(&self) -> Result<()> {
+    fn check_structure(&self, allow_unreachable: bool) -> Result<()> {
         let productive = self.productive();
         let dead: Vec<&str> = (0..self.num_nonterminals())
             .filter(|&a| !productive[a])
@@ -139,6 +160,9 @@ impl Grammar {
                     dead.join(", ")
                 ),
             ));
+        }
+        if allow_unreachable {
+            return Ok(());
         }
         let reachable = self.reachable();
         let lost: Vec<&str> = (0..self.num_nonterminals())

@@ -8,14 +8,13 @@
 //! then a sample of the PCFG conditioned on the guards. Expansion uses an explicit stack, so
 //! deep trees cannot overflow the call stack, and the guards bound time and memory.
 
-use rand::{Rng, RngExt};
 use rayon::prelude::*;
 
 use super::{pyrandom::Mt19937, Grammar, Sym};
 use crate::error::{KleeneError, Result};
 use crate::limits::check_elements;
 use crate::pool::with_threads;
-use crate::rng::{ItemRng, StreamKey};
+use crate::rng::{StreamKey, U32Draws};
 use crate::token::TokenId;
 
 /// Value written where a label does not apply (PyTorch's ignore index).
@@ -110,6 +109,56 @@ pub struct Sampler<'g> {
     /// Cumulative rule thresholds scaled to 2^32, per rule (last of each nonterminal = 2^32).
     cum: Vec<u64>,
     min_len: Vec<u64>,
+    /// Flat rules for the unguarded fast path (used when no guard can trigger).
+    fast: Option<Flat>,
+}
+
+/// Rules as flat arrays: right-hand sides reversed (push order), terminals tagged.
+struct Flat {
+    first_rule: Vec<u32>,
+    rhs_start: Vec<u32>,
+    rhs: Vec<u32>,
+}
+
+const TERMINAL: u32 = 1 << 31;
+
+impl Flat {
+    fn new(g: &Grammar) -> Self {
+        let mut first_rule = Vec::with_capacity(g.num_nonterminals() + 1);
+        for a in 0..g.num_nonterminals() {
+            first_rule.push(g.rule_range(a).start as u32);
+        }
+        first_rule.push(g.rules().len() as u32);
+        let mut rhs_start = vec![0u32];
+        let mut rhs = Vec::new();
+        for r in g.rules() {
+            for s in r.rhs.iter().rev() {
+                rhs.push(match *s {
+                    Sym::T(t) => t | TERMINAL,
+                    Sym::N(b) => b,
+                });
+            }
+            rhs_start.push(rhs.len() as u32);
+        }
+        Flat {
+            first_rule,
+            rhs_start,
+            rhs,
+        }
+    }
+}
+
+/// Uniform integer in `0..n` from 32-bit draws (Lemire's method with exact rejection).
+#[inline(always)]
+fn below(draw: &mut impl FnMut() -> u32, n: u32) -> u32 {
+    let mut m = draw() as u64 * n as u64;
+    if (m as u32) < n {
+        let threshold = n.wrapping_neg() % n;
+        while (m as u32) < threshold {
+            m = draw() as u64 * n as u64;
+        }
+    }
+    (m >> 32) as u32
 }
 
 /// Per-token labels of one string: `[T, L]` ancestors and span indices.
@@ -138,24 +187,72 @@ impl<'g> Sampler<'g> {
             }
             cum[range.end - 1] = 1 << 32;
         }
+        // No guard can trigger on a finite language that fits: take the fast path.
+        let fits = g.acyclic_order().is_some()
+            && g.max_lengths()[0].is_some_and(|m| m <= cfg.max_length as u64)
+            && g.num_nonterminals() <= cfg.max_depth
+            && cfg.label_depth == 0;
         Ok(Sampler {
             g,
             cfg,
             cum,
             min_len: g.min_lengths(),
+            fast: fits.then(|| Flat::new(g)),
         })
     }
 
+    /// Fast path: writes the string straight into `row`, returns its length, or `None` when
+    /// the fast path does not apply.
     #[inline]
-    fn choose(&self, a: usize, rng: &mut ItemRng) -> usize {
+    fn sample_fast<T: TokenId>(
+        &self,
+        rng: &mut U32Draws,
+        row: &mut [T],
+        stack: &mut Vec<u32>,
+    ) -> Option<usize> {
+        let f = self.fast.as_ref()?;
+        let offset = self.cfg.token_offset;
+        let uniform = self.cfg.choice == RuleChoice::Uniform;
+        let mut draw = || rng.next_u32();
+        stack.clear();
+        stack.push(0);
+        let mut len = 0usize;
+        while let Some(code) = stack.pop() {
+            if code & TERMINAL != 0 {
+                row[len] = T::from_id((code & !TERMINAL) + offset);
+                len += 1;
+                continue;
+            }
+            let a = code as usize;
+            let (lo, hi) = (f.first_rule[a], f.first_rule[a + 1]);
+            let r = if hi - lo == 1 {
+                lo
+            } else if uniform {
+                lo + below(&mut draw, hi - lo)
+            } else {
+                let u = draw() as u64;
+                let cum = &self.cum[lo as usize..hi as usize];
+                lo + cum.iter().take_while(|&&c| c <= u).count() as u32
+            };
+            let (s, e) = (f.rhs_start[r as usize], f.rhs_start[r as usize + 1]);
+            stack.extend_from_slice(&f.rhs[s as usize..e as usize]);
+        }
+        Some(len)
+    }
+
+    /// The rule of `a` to expand: the same draws as the fast path.
+    #[inline]
+    fn choose(&self, a: usize, rng: &mut U32Draws) -> usize {
         let range = self.g.rule_range(a);
         if range.len() == 1 {
             return range.start;
         }
         match self.cfg.choice {
-            RuleChoice::Uniform => range.start + rng.random_range(0..range.len()),
+            RuleChoice::Uniform => {
+                range.start + below(&mut || rng.next_u32(), range.len() as u32) as usize
+            }
             RuleChoice::Weighted => {
-                let u = (rng.next_u64() >> 32) as u64;
+                let u = rng.next_u32() as u64;
                 let cum = &self.cum[range.clone()];
                 range.start + cum.iter().take_while(|&&c| c <= u).count()
             }
@@ -165,7 +262,7 @@ impl<'g> Sampler<'g> {
     /// One string into `out` (terminal indices), redrawing abandoned derivations.
     pub fn sample(
         &self,
-        rng: &mut ItemRng,
+        rng: &mut U32Draws,
         out: &mut Vec<u32>,
         mut labels: Option<&mut LabelRows<'_>>,
     ) -> Result<()> {
@@ -193,7 +290,7 @@ impl<'g> Sampler<'g> {
 
     fn derive(
         &self,
-        rng: &mut ItemRng,
+        rng: &mut U32Draws,
         out: &mut Vec<u32>,
         stack: &mut Vec<(Sym, u32)>,
         mut labels: Option<&mut LabelRows<'_>>,
@@ -313,8 +410,12 @@ pub fn generate<T: TokenId>(
             .zip(lengths.par_iter_mut())
             .zip(label_rows.into_par_iter())
             .enumerate()
-            .map(|(i, ((row, len), mut lab))| {
-                let mut rng = key.item_rng(start + i as u64);
+            .map_init(Vec::new, |stack, (i, ((row, len), mut lab))| {
+                let mut rng = U32Draws::new(key.item_rng(start + i as u64));
+                if let Some(n) = sampler.sample_fast(&mut rng, row, stack) {
+                    *len = n as u32;
+                    return Ok(());
+                }
                 let mut buf = Vec::with_capacity(w);
                 sampler.sample(&mut rng, &mut buf, lab.as_mut())?;
                 for (dst, &t) in row.iter_mut().zip(&buf) {
@@ -401,7 +502,7 @@ mod tests {
         let s = Sampler::new(&g, cfg(10_000)).unwrap();
         let mut counts = [0usize; 4];
         let mut buf = Vec::new();
-        let mut rng = item_rng(1, 2, 3);
+        let mut rng = U32Draws::new(item_rng(1, 2, 3));
         let n = 200_000;
         for _ in 0..n {
             s.sample(&mut rng, &mut buf, None).unwrap();
@@ -428,7 +529,7 @@ mod tests {
         .unwrap();
         let s = Sampler::new(&g, cfg(50)).unwrap();
         let mut buf = Vec::new();
-        let mut rng = item_rng(0, 0, 0);
+        let mut rng = U32Draws::new(item_rng(0, 0, 0));
         for _ in 0..200 {
             s.sample(&mut rng, &mut buf, None).unwrap();
             assert!(!buf.is_empty() && buf.len() <= 50);
@@ -457,5 +558,22 @@ mod tests {
         assert_eq!(&spans[9..12], &[0, 1, 0]);
         // token 2 ("b" directly under B).
         assert_eq!(&anc[6..9], &[0, 2, IGNORE]);
+    }
+
+    #[test]
+    fn fast_and_guarded_paths_draw_the_same_strings() {
+        let g = super::super::cfg3::preset("cfg3f")
+            .unwrap()
+            .generate(1)
+            .unwrap();
+        for choice in [RuleChoice::Uniform, RuleChoice::Weighted] {
+            let mut c = cfg(729);
+            c.choice = choice;
+            let plain = generate::<i32>(&g, &c, StreamKey::new(4, 5), 0, 20, Some(2)).unwrap();
+            c.label_depth = 2;
+            let labelled = generate::<i32>(&g, &c, StreamKey::new(4, 5), 0, 20, Some(1)).unwrap();
+            assert_eq!(plain.tokens, labelled.tokens);
+            assert_eq!(plain.lengths, labelled.lengths);
+        }
     }
 }
