@@ -140,10 +140,14 @@ def nltk_parser(rules: dict, start: str):
             " ".join(f"'t{s}'" if isinstance(s, int) else s for s in r) for r, _ in alts
         )
         lines.append(f"{lhs} -> {rhs}")
-    parser = nltk.ChartParser(nltk.CFG.fromstring("\n".join(lines)))
+    grammar = nltk.CFG.fromstring("\n".join(lines))
+    parser = nltk.ChartParser(grammar)
 
     def accepts(word: list[int]) -> bool:
-        return next(iter(parser.parse([f"t{t}" for t in word])), None) is not None
+        # Membership from the chart (extracting trees is exponential on cfg3).
+        chart = parser.chart_parse([f"t{t}" for t in word])
+        found = chart.select(start=0, end=len(word), is_complete=True, lhs=grammar.start())
+        return next(iter(found), None) is not None
 
     return accepts
 

@@ -11,7 +11,24 @@ import pytest
 import kleene
 from kleene import tasks
 
-SMALL = {"markov": {"length": 32}, "cfg3": {"grammar": "cfg3b"}, "dyck": {"length": 16}}
+SMALL = {
+    "markov": {"length": 32},
+    "cfg3": {"grammar": "cfg3b"},
+    "dyck": {"length": 16},
+    **{
+        t: {"length": 9, "min_length": 3}
+        for t in (
+            "reverse_string",
+            "duplicate_string",
+            "odds_first",
+            "bucket_sort",
+            "compute_sqrt",
+            "missing_duplicate",
+            "binary_addition",
+            "binary_multiplication",
+        )
+    },
+}
 
 
 def small(name: str) -> kleene.tasks.Task:

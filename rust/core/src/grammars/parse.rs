@@ -142,6 +142,7 @@ impl Parser {
             words,
             ends: vec![0u64; len],
         };
+        let mut scratch = vec![0u64; words];
         for i in (0..n).rev() {
             for rule in &self.b.lexical {
                 if rule.terminal == w[i] {
@@ -151,7 +152,7 @@ impl Parser {
             loop {
                 let mut changed = false;
                 for &a in &self.order {
-                    changed |= self.pull(&mut c, a as usize, i);
+                    changed |= self.pull(&mut c, a as usize, i, &mut scratch);
                 }
                 if self.one_pass || !changed {
                     break;
@@ -162,14 +163,12 @@ impl Parser {
     }
 
     /// Recomputes the ends of `a` at `i` from its rules; true when they grew.
-    fn pull(&self, c: &mut Chart, a: usize, i: usize) -> bool {
-        let words = c.words;
-        let mut acc = vec![0u64; words];
+    fn pull(&self, c: &mut Chart, a: usize, i: usize, acc: &mut [u64]) -> bool {
         acc.copy_from_slice(c.row(a, i));
         for &r in &self.binary_of[a] {
             let rule = self.b.binary[r as usize];
-            let left = c.row(rule.left as usize, i).to_vec();
-            for k in BitIter::new(&left) {
+            let left = c.row(rule.left as usize, i);
+            for k in BitIter::new(left) {
                 if k < c.n {
                     let right = c.row(rule.right as usize, k);
                     for (x, y) in acc.iter_mut().zip(right) {
@@ -184,8 +183,8 @@ impl Parser {
             }
         }
         let row = c.row_mut(a, i);
-        let grew = row != acc.as_slice();
-        row.copy_from_slice(&acc);
+        let grew = row != &*acc;
+        row.copy_from_slice(acc);
         grew
     }
 

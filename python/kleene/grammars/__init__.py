@@ -31,9 +31,9 @@ from typing import Any
 
 import numpy as np
 
-from . import _core
-from .batch import Batch, Vocabulary
-from .tasks import Param, Task, in_range, register
+from .. import _core
+from ..batch import Batch, Vocabulary
+from ..tasks import Param, Task, in_range, register
 
 CFG3_PRESETS = ("cfg3b", "cfg3i", "cfg3h", "cfg3g", "cfg3f", "cfg3e1", "cfg3e2", "cfg3j", "cfg3k")
 """Names of the nine cfg3 configurations of "Physics of Language Models, Part 1"."""
@@ -633,3 +633,6 @@ class Dyck(Task):
             labels={"depth": depth, "max_depth": depth.max(axis=1, initial=0).astype(np.int32)},
             vocab=self.vocab,
         )
+
+
+from . import chomsky as chomsky  # noqa: E402  (registers the Chomsky-hierarchy tasks)
