@@ -87,3 +87,51 @@ def test_variable_lengths_and_bounds():
     assert min(lengths) == 2 and max(lengths) == 10
     with pytest.raises(ValueError, match="min_length"):
         tasks.get("reverse_string", length=4, min_length=5)
+
+
+@pytest.mark.parametrize("length", [1, 2, 5, 11])
+def test_stack_manipulation(length):
+    for inp, out, scored in items("stack_manipulation", length=length):
+        assert len(inp) == length and len(out) == length + 1
+        if length == 1:
+            assert out == [inp[0], 5]
+            continue
+        k = next(i for i, t in enumerate(inp) if t >= 2)  # first action
+        stack = inp[:k]
+        assert 1 <= k <= length - 1 and all(t >= 2 for t in inp[k:])
+        for a in inp[k:]:
+            if a == 2 and stack:
+                stack.pop()
+            elif a > 2:
+                stack.append(a - 3)
+        assert out[: len(stack)] == stack[::-1] and out[len(stack)] == 5
+        assert scored == len(stack) + 1
+
+
+def evaluate(text: str, modulus: int) -> int:
+    """Evaluates a fully bracketed expression with Python's parser."""
+    return eval(text.replace("--", "- -")) % modulus  # noqa: S307 - our own digits/ops only
+
+
+@pytest.mark.parametrize("length", [1, 2, 3, 4, 9, 20])
+def test_modular_arithmetic_brackets(length):
+    task = tasks.get("modular_arithmetic_brackets", length=length)
+    syms = task.vocab.tokens
+    for inp, out, _ in items("modular_arithmetic_brackets", length=length):
+        text = "".join(syms[t] for t in inp)
+        assert len(text) == length and out[0] == evaluate(text, 5)
+
+
+@pytest.mark.parametrize("length", [1, 3, 7, 15])
+def test_solve_equation(length):
+    task = tasks.get("solve_equation", length=length)
+    syms = task.vocab.tokens
+    for inp, out, _ in items("solve_equation", length=length):
+        text = "".join(syms[t] for t in inp)
+        assert len(text) == length
+        if length < 3:
+            assert out == [0]
+            continue
+        expr, value = text.split("=")
+        assert expr.count("x") == 1 and "*" not in expr
+        assert evaluate(expr.replace("x", str(out[0])), 5) == int(value)

@@ -23,7 +23,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..batch import IGNORE_INDEX, Batch, Vocabulary
-from ..tasks import Param, Task, register
+from ..tasks import Param, Task, in_range, register
 
 _DTYPES = ("uint8", "uint16", "int16", "int32", "int64")
 
@@ -261,6 +261,123 @@ class BinaryMultiplication(_BinaryArithmetic):
     def _small(self, rng, n):
         x = int(rng.integers(0, 2**n - 1))
         return _little_endian(x, n), [0] * (n - 1)
+
+
+@register
+class StackManipulation(_Seq2Seq):
+    """stack_manipulation (DCF): a binary stack (bottom to top, 1..n-1 symbols) then actions
+    POP / PUSH 0 / PUSH 1 (ids 2 / 3 / 4; POP on an empty stack is ignored); the output is
+    the final stack top to bottom, the terminator ``.``, and zero padding to n + 1. For
+    n = 1 the input is one bit and the output that bit then ``.``."""
+
+    name = "stack_manipulation"
+    symbols = ("0", "1", "POP", "PUSH0", "PUSH1", ".")
+
+    def _out_len(self, n: int) -> int:
+        return n + 1
+
+    def _example(self, rng, n):
+        if n == 1:
+            bit = int(rng.integers(0, 2))
+            inp, final = [bit], [bit]
+        else:
+            k = int(rng.integers(1, n))
+            stack = _bits(rng, k)
+            actions = rng.integers(2, 5, n - k).tolist()
+            final = list(stack)
+            for a in actions:
+                if a == 2:
+                    if final:
+                        final.pop()
+                else:
+                    final.append(a - 3)
+            inp, final = stack + actions, final[::-1]
+        out = final + [5] + [0] * (n - len(final))
+        return inp, out, len(final) + 1
+
+
+def _bracket_expression(rng: np.random.Generator, length: int, modulus: int, mult: bool):
+    """A random fully bracketed expression of exactly ``length`` characters and its value,
+    as the suite builds it (iteratively: lengths 1-4 are d, -d, (d), (-d); longer ones
+    (left op right) with the left length uniform in [1, length - 4])."""
+    out: list[str] = []
+    values: list[int] = []
+    work: list = [("node", length)]
+    while work:
+        kind, arg = work.pop()
+        if kind == "tok":
+            out.append(arg)
+        elif kind == "apply":
+            b, a = values.pop(), values.pop()
+            values.append((a + b if arg == "+" else a - b if arg == "-" else a * b) % modulus)
+        elif arg <= 4:
+            d = int(rng.integers(0, modulus))
+            text = {1: f"{d}", 2: f"-{d}", 3: f"({d})", 4: f"(-{d})"}[arg]
+            out.extend(text)
+            values.append(d % modulus if arg in (1, 3) else -d % modulus)
+        else:
+            left = int(rng.integers(1, arg - 3))
+            right = arg - left - 3
+            op = "+-*"[int(rng.integers(0, 3 if mult else 2))]
+            work += [("tok", ")"), ("apply", op), ("node", right), ("tok", op), ("node", left)]
+            work.append(("tok", "("))
+    return out, values[0]
+
+
+class _Modular(_Seq2Seq):
+    params = (
+        *_Seq2Seq.params,
+        Param("modulus", 5, "modulus (values are single digits)", int, in_range(2, 10)),
+    )
+    alphabet: ClassVar[tuple[str, ...]] = ()
+
+    @property
+    def symbols(self) -> tuple[str, ...]:  # type: ignore[override]
+        return (*map(str, range(self._params["modulus"])), *self.alphabet)
+
+    def _out_len(self, n: int) -> int:
+        return 1
+
+    def _ids(self, text: list[str]) -> list[int]:
+        index = {s: i for i, s in enumerate(self.symbols)}
+        return [index[c] for c in text]
+
+
+@register
+class ModularArithmeticBrackets(_Modular):
+    """modular_arithmetic_brackets (DCF): a random fully bracketed expression of exactly
+    ``length`` characters over digits mod ``modulus`` with + and - (and * when ``mult``, the
+    setting the suite registers); the output is its value."""
+
+    name = "modular_arithmetic_brackets"
+    params = (*_Modular.params, Param("mult", True, "include the * operator", bool))
+    alphabet = ("+", "-", "*", "(", ")", "x", "=")
+
+    def _example(self, rng, n):
+        text, value = _bracket_expression(rng, n, self._params["modulus"], self._params["mult"])
+        return self._ids(text), [value], 1
+
+
+@register
+class SolveEquation(_Modular):
+    """solve_equation (DCF): a +/- bracketed expression of ``length - 2`` characters with one
+    digit replaced by ``x`` (a uniform position, moved right cyclically to the next digit),
+    then ``=`` and its value; the output is the replaced digit. For length < 3 the input is
+    all zeros and the output 0, as in the suite."""
+
+    name = "solve_equation"
+    alphabet = ("+", "-", "(", ")", "x", "=")
+
+    def _example(self, rng, n):
+        if n < 3:
+            return [0] * n, [0], 1
+        text, value = _bracket_expression(rng, n - 2, self._params["modulus"], False)
+        k = int(rng.integers(0, len(text)))
+        while not text[k].isdigit():
+            k = (k + 1) % len(text)
+        solution = int(text[k])
+        text[k] = "x"
+        return self._ids([*text, "=", str(value)]), [solution], 1
 
 
 def _randint(rng: np.random.Generator, lo: int, hi: int) -> int:
