@@ -119,6 +119,7 @@ def test_cfg3_length_range_and_membership(name):
     assert g.length_range() == length_bounds(data)
     strings = g.sample_python_compatible(3, 5)
     assert all(g.accepts(s) for s in strings)
+    assert pickle.loads(pickle.dumps(g)).sample_python_compatible(3, 5) == strings
     # Nearly every single-token change leaves the language; the parser agrees with itself
     # on the original and never accepts a string of a length outside the range.
     lo, hi = length_bounds(data)
@@ -381,3 +382,19 @@ def test_all_strings_of_a_tiny_grammar_against_brute_force():
     for n in range(7):
         for w in itertools.product("ab", repeat=n):
             assert g.accepts("".join(w)) == (w.count("a") == w.count("b"))
+
+
+def test_deep_grammars_do_not_overflow_and_big_requests_are_refused(monkeypatch):
+    depth = 3000
+    text = "\n".join(f"A{i} -> a A{i + 1}" for i in range(depth)) + f"\nA{depth} -> b"
+    g = Grammar.from_text(text)
+    batch = g.sample(2, seed=0)
+    assert batch.lengths.tolist() == [depth + 1] * 2
+    assert g.consistency()["expected_length"] == pytest.approx(depth + 1)
+    rec = Grammar.from_text("S -> a S [0.5] | b [0.5]")
+    assert rec.accepts("a" * 2000 + "b")
+    monkeypatch.setenv("KLEENE_MAX_BYTES", "100000")
+    with pytest.raises(ValueError, match="too large"):
+        rec.accepts("a" * 2000 + "b")
+    with pytest.raises(ValueError, match="too large"):
+        rec.sample(10_000, seed=0, max_length=100)

@@ -219,12 +219,11 @@ impl Parser {
             return Ok(eps[0]);
         }
         let edges = unit_edges(&ones, &eps);
-        let n = ones.num_nonterminals;
-        let mut m = vec![0.0; n * n];
+        let mut pulls = vec![Vec::new(); ones.num_nonterminals];
         for e in &edges {
-            m[e.lhs as usize * n + e.child as usize] += e.weight;
+            pulls[e.lhs as usize].push(e.child);
         }
-        if linalg::spectral_radius_nonneg(&m, n) > 0.0 {
+        if !post_order(&pulls).1 {
             return Err(invalid(
                 "it has a cycle of unit (or ε-padded) rules, so some strings have infinitely many parses",
             ));
@@ -235,26 +234,45 @@ impl Parser {
         Ok(inside.get(0, w.len(), 0))
     }
 
-    /// `(I - U)^-1` as sparse columns: for each child, the (ancestor, weight) pairs.
+    /// `(I - U)^-1` as sparse columns: for each child, the (ancestor, weight) pairs. Only
+    /// the nonterminals touched by unit-like edges take part in the (dense) solve.
     fn sum_closure(&self, _eps: &[f64], edges: &[UnitEdge]) -> Result<Vec<Vec<(u32, f64)>>> {
         let n = self.b.num_nonterminals;
         let mut cols: Vec<Vec<(u32, f64)>> = (0..n).map(|b| vec![(b as u32, 1.0)]).collect();
         if edges.is_empty() {
             return Ok(cols);
         }
-        let mut m = vec![0.0; n * n];
+        let mut local = vec![usize::MAX; n];
+        let mut nodes = Vec::new();
         for e in edges {
-            m[e.lhs as usize * n + e.child as usize] += e.weight;
+            for x in [e.lhs as usize, e.child as usize] {
+                if local[x] == usize::MAX {
+                    local[x] = nodes.len();
+                    nodes.push(x);
+                }
+            }
         }
-        let inv = linalg::inverse_identity_minus(&m, n)
+        let k = nodes.len();
+        if k > linalg::MAX_DENSE {
+            return Err(invalid(format!(
+                "{k} nonterminals take part in unit (or ε-padded) rules; at most {} are supported",
+                linalg::MAX_DENSE
+            )));
+        }
+        let mut m = vec![0.0; k * k];
+        for e in edges {
+            m[local[e.lhs as usize] * k + local[e.child as usize]] += e.weight;
+        }
+        let inv = linalg::inverse_identity_minus(&m, k)
             .filter(|inv| inv.iter().all(|v| v.is_finite() && *v >= -1e-9))
             .ok_or_else(|| {
                 invalid("its unit-rule closure diverges (a unit cycle of probability 1)")
             })?;
-        for (b, col) in cols.iter_mut().enumerate() {
+        for (cb, &b) in nodes.iter().enumerate() {
+            let col = &mut cols[b];
             col.clear();
-            for a in 0..n {
-                let v = inv[a * n + b];
+            for (ca, &a) in nodes.iter().enumerate() {
+                let v = inv[ca * k + cb];
                 if v > 1e-300 {
                     col.push((a as u32, v));
                 }
@@ -535,7 +553,8 @@ fn nullable_set(b: &Binarised) -> Vec<bool> {
 fn epsilon_values(b: &Binarised, mode: Mode) -> (Vec<f64>, bool) {
     let n = b.num_nonterminals;
     let mut e = vec![0.0f64; n];
-    for _ in 0..100_000 {
+    let work = b.binary.len() + b.unary.len() + b.epsilon.len() + n;
+    for _ in 0..linalg::iteration_cap(work) {
         let mut next = vec![0.0f64; n];
         for &(a, p) in &b.epsilon {
             next[a as usize] += p;

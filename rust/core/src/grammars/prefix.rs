@@ -56,6 +56,12 @@ impl PrefixModel {
         let (order, dense) = match acyclic_order(&pulls) {
             Some(o) => (Some(o), None),
             None => {
+                if n > linalg::MAX_DENSE {
+                    return Err(KleeneError::invalid(
+                        "grammar",
+                        format!("is left-recursive with {n} binarised nonterminals; prefix probabilities support at most {} there", linalg::MAX_DENSE),
+                    ));
+                }
                 let mut m = vec![0.0; n * n];
                 for &(a, c, w) in &edges {
                     m[a as usize * n + c as usize] += w;
@@ -222,7 +228,8 @@ fn epsilon(b: &Binarised) -> Vec<f64> {
 fn fixed_point(b: &Binarised, with_terminals: bool) -> Vec<f64> {
     let n = b.num_nonterminals;
     let mut z = vec![0.0f64; n];
-    for _ in 0..100_000 {
+    let work = b.binary.len() + b.unary.len() + b.lexical.len() + b.epsilon.len() + n;
+    for _ in 0..linalg::iteration_cap(work) {
         let mut next = vec![0.0f64; n];
         for &(a, p) in &b.epsilon {
             next[a as usize] += p;
