@@ -15,19 +15,17 @@ SMALL = {
     "markov": {"length": 32},
     "cfg3": {"grammar": "cfg3b"},
     "dyck": {"length": 16},
-    **{
-        t: {"length": 9, "min_length": 3}
-        for t in (
-            "reverse_string",
-            "duplicate_string",
-            "odds_first",
-            "bucket_sort",
-            "compute_sqrt",
-            "missing_duplicate",
-            "binary_addition",
-            "binary_multiplication",
-        )
-    },
+    "reverse_string": {"length": 9, "min_length": 3},
+    "duplicate_string": {"length": 9, "min_length": 3},
+    "odds_first": {"length": 9, "min_length": 3},
+    "bucket_sort": {"length": 9, "min_length": 3},
+    "compute_sqrt": {"length": 9, "min_length": 3},
+    "missing_duplicate": {"length": 9, "min_length": 3},
+    "binary_addition": {"length": 9, "min_length": 3},
+    "binary_multiplication": {"length": 9, "min_length": 3},
+    "stack_manipulation": {"length": 9, "min_length": 3},
+    "modular_arithmetic_brackets": {"length": 9, "min_length": 3},
+    "solve_equation": {"length": 9, "min_length": 3},
 }
 
 
