@@ -117,8 +117,16 @@ pub struct Sampler<'g> {
 struct Flat {
     first_rule: Vec<u32>,
     rhs_start: Vec<u32>,
+    /// Padded with `WIDE` zeros so short right-hand sides copy as one fixed-size block.
     rhs: Vec<u32>,
+    /// Deepest the expansion stack can get (plus `WIDE` slack).
+    stack_cap: usize,
+    /// Longest right-hand side.
+    widest: usize,
 }
+
+/// Right-hand sides up to this length are pushed with one fixed-size copy.
+const WIDE: usize = 4;
 
 const TERMINAL: u32 = 1 << 31;
 
@@ -140,10 +148,16 @@ impl Flat {
             }
             rhs_start.push(rhs.len() as u32);
         }
+        rhs.extend([0; WIDE]);
+        let widest = g.rules().iter().map(|r| r.rhs.len()).max().unwrap_or(0);
+        // Acyclic grammar: at most `widest` pending symbols per tree level, N levels.
+        let stack_cap = g.num_nonterminals() * widest.max(1) + 1 + WIDE;
         Flat {
             first_rule,
             rhs_start,
             rhs,
+            stack_cap,
+            widest,
         }
     }
 }
@@ -215,9 +229,12 @@ impl<'g> Sampler<'g> {
         let uniform = self.cfg.choice == RuleChoice::Uniform;
         let mut draw = || rng.next_u32();
         stack.clear();
-        stack.push(0);
+        stack.resize(f.stack_cap, 0);
+        let mut sp = 1usize; // stack[0] = start symbol
         let mut len = 0usize;
-        while let Some(code) = stack.pop() {
+        while sp > 0 {
+            sp -= 1;
+            let code = stack[sp];
             if code & TERMINAL != 0 {
                 row[len] = T::from_id((code & !TERMINAL) + offset);
                 len += 1;
@@ -234,8 +251,17 @@ impl<'g> Sampler<'g> {
                 let cum = &self.cum[lo as usize..hi as usize];
                 lo + cum.iter().take_while(|&&c| c <= u).count() as u32
             };
-            let (s, e) = (f.rhs_start[r as usize], f.rhs_start[r as usize + 1]);
-            stack.extend_from_slice(&f.rhs[s as usize..e as usize]);
+            let (s, e) = (
+                f.rhs_start[r as usize] as usize,
+                f.rhs_start[r as usize + 1] as usize,
+            );
+            if f.widest <= WIDE {
+                let block: &[u32; WIDE] = f.rhs[s..s + WIDE].try_into().expect("padded");
+                stack[sp..sp + WIDE].copy_from_slice(block);
+            } else {
+                stack[sp..sp + e - s].copy_from_slice(&f.rhs[s..e]);
+            }
+            sp += e - s;
         }
         Some(len)
     }
