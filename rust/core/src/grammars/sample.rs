@@ -430,28 +430,48 @@ pub fn generate<T: TokenId>(
             .collect(),
         _ => (0..count).map(|_| None).collect(),
     };
-    let results: Vec<Result<()>> = with_threads(threads, || {
+    let fill = |stack: &mut Vec<u32>,
+                i: usize,
+                row: &mut [T],
+                len: &mut u32,
+                lab: Option<LabelRows<'_>>| {
+        let mut lab = lab;
+        let mut rng = U32Draws::new(key.item_rng(start + i as u64));
+        if let Some(n) = sampler.sample_fast(&mut rng, row, stack) {
+            *len = n as u32;
+            return Ok(());
+        }
+        let mut buf = Vec::with_capacity(w);
+        sampler.sample(&mut rng, &mut buf, lab.as_mut())?;
+        for (dst, &t) in row.iter_mut().zip(&buf) {
+            *dst = T::from_id(t + cfg.token_offset);
+        }
+        *len = buf.len() as u32;
+        Ok(())
+    };
+    let results: Vec<Result<()>> = if single_threaded(threads) {
+        // On the calling thread (with_threads(1) would still use rayon's global pool).
+        let mut stack = Vec::new();
         tokens
-            .par_chunks_mut(w)
-            .zip(lengths.par_iter_mut())
-            .zip(label_rows.into_par_iter())
+            .chunks_mut(w)
+            .zip(lengths.iter_mut())
+            .zip(label_rows)
             .enumerate()
-            .map_init(Vec::new, |stack, (i, ((row, len), mut lab))| {
-                let mut rng = U32Draws::new(key.item_rng(start + i as u64));
-                if let Some(n) = sampler.sample_fast(&mut rng, row, stack) {
-                    *len = n as u32;
-                    return Ok(());
-                }
-                let mut buf = Vec::with_capacity(w);
-                sampler.sample(&mut rng, &mut buf, lab.as_mut())?;
-                for (dst, &t) in row.iter_mut().zip(&buf) {
-                    *dst = T::from_id(t + cfg.token_offset);
-                }
-                *len = buf.len() as u32;
-                Ok(())
-            })
+            .map(|(i, ((row, len), lab))| fill(&mut stack, i, row, len, lab))
             .collect()
-    });
+    } else {
+        with_threads(threads, || {
+            tokens
+                .par_chunks_mut(w)
+                .zip(lengths.par_iter_mut())
+                .zip(label_rows.into_par_iter())
+                .enumerate()
+                .map_init(Vec::new, |stack, (i, ((row, len), lab))| {
+                    fill(stack, i, row, len, lab)
+                })
+                .collect()
+        })
+    };
     results.into_iter().collect::<Result<()>>()?;
     Ok(SampleBatch {
         tokens,
@@ -459,6 +479,14 @@ pub fn generate<T: TokenId>(
         ancestors,
         spans,
     })
+}
+
+/// Whether `threads` asks for (or defaults to) one thread.
+pub fn single_threaded(threads: Option<usize>) -> bool {
+    threads
+        .filter(|&n| n > 0)
+        .unwrap_or_else(crate::pool::default_threads)
+        == 1
 }
 
 /// The official cfg3 generator's strings, bit for bit: one `random.Random(seed)` stream,

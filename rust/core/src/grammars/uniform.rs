@@ -182,16 +182,24 @@ pub fn generate(
     }
     let n = check_elements("uniform-length batch", &[count, length], 4)?;
     let mut tokens = vec![0u32; n];
-    with_threads(threads, || {
+    let fill = |i: usize, row: &mut [u32]| {
+        let mut buf = Vec::with_capacity(length);
+        s.sample(&mut key.item_rng(start + i as u64), &mut buf);
+        row.copy_from_slice(&buf);
+    };
+    if super::sample::single_threaded(threads) {
         tokens
-            .par_chunks_mut(length)
+            .chunks_mut(length)
             .enumerate()
-            .for_each(|(i, row)| {
-                let mut buf = Vec::with_capacity(length);
-                s.sample(&mut key.item_rng(start + i as u64), &mut buf);
-                row.copy_from_slice(&buf);
-            })
-    });
+            .for_each(|(i, row)| fill(i, row));
+    } else {
+        with_threads(threads, || {
+            tokens
+                .par_chunks_mut(length)
+                .enumerate()
+                .for_each(|(i, row)| fill(i, row))
+        });
+    }
     Ok(tokens)
 }
 
