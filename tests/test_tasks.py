@@ -41,6 +41,21 @@ SMALL = {
     "markov": {"length": 32},
     "eca": {"width": 64, "seq_length": 8, "sample_width": 16, "horizon": 20},
     "life": {"size": 8},
+SMALL = {
+    "markov": {"length": 32},
+    "cfg3": {"grammar": "cfg3b"},
+    "dyck": {"length": 16},
+    "reverse_string": {"length": 9, "min_length": 3},
+    "duplicate_string": {"length": 9, "min_length": 3},
+    "odds_first": {"length": 9, "min_length": 3},
+    "bucket_sort": {"length": 9, "min_length": 3},
+    "compute_sqrt": {"length": 9, "min_length": 3},
+    "missing_duplicate": {"length": 9, "min_length": 3},
+    "binary_addition": {"length": 9, "min_length": 3},
+    "binary_multiplication": {"length": 9, "min_length": 3},
+    "stack_manipulation": {"length": 9, "min_length": 3},
+    "modular_arithmetic_brackets": {"length": 9, "min_length": 3},
+    "solve_equation": {"length": 9, "min_length": 3},
 }
 
 

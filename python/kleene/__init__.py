@@ -10,12 +10,14 @@ Example:
 from . import _core, tasks
 from . import automata as automata
 from . import cellular as cellular
+from . import grammars as grammars
 from . import markov as markov
 from . import recall as recall
 from . import tokbias as tokbias
 from .automata import DFA
 from .batch import IGNORE_INDEX, Batch, Vocabulary
 from .cellular import ECA, Life
+from .grammars import Grammar
 
 __version__: str = _core.__version__
 
@@ -23,12 +25,14 @@ __all__ = [
     "DFA",
     "ECA",
     "Batch",
+    "Grammar",
     "IGNORE_INDEX",
     "Life",
     "Vocabulary",
     "__version__",
     "automata",
     "cellular",
+    "grammars",
     "markov",
     "recall",
     "tasks",

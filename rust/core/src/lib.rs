@@ -9,6 +9,7 @@
 pub mod automata;
 pub mod cellular;
 pub mod error;
+pub mod grammars;
 pub mod limits;
 pub mod markov;
 pub mod pool;

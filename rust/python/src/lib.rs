@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 mod automata;
 mod cellular;
 mod convert;
+mod grammars;
 mod markov;
 mod recall;
 mod tokbias;
@@ -19,6 +20,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     recall::init(m)?;
     tokbias::init(m)?;
     cellular::init(m)?;
+    grammars::init(m)?;
     Ok(())
 }
 
