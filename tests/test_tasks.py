@@ -37,26 +37,24 @@ SMALL["induction_heads"] = {"seq_len": 20}
 SMALL["boolean_functions"] = {"function_class": "dnf", "n_dims": 6, "n_points": 5}
 SMALL["gotu"] = {"dims": 8, "frozen": 1, "max_negatives": 3}
 SMALL["binary_sequences"] = {"kind": "periodic", "patterns": ["001", "10"], "random_phase": True}
-SMALL = {
-    "markov": {"length": 32},
-    "eca": {"width": 64, "seq_length": 8, "sample_width": 16, "horizon": 20},
-    "life": {"size": 8},
-SMALL = {
-    "markov": {"length": 32},
-    "cfg3": {"grammar": "cfg3b"},
-    "dyck": {"length": 16},
-    "reverse_string": {"length": 9, "min_length": 3},
-    "duplicate_string": {"length": 9, "min_length": 3},
-    "odds_first": {"length": 9, "min_length": 3},
-    "bucket_sort": {"length": 9, "min_length": 3},
-    "compute_sqrt": {"length": 9, "min_length": 3},
-    "missing_duplicate": {"length": 9, "min_length": 3},
-    "binary_addition": {"length": 9, "min_length": 3},
-    "binary_multiplication": {"length": 9, "min_length": 3},
-    "stack_manipulation": {"length": 9, "min_length": 3},
-    "modular_arithmetic_brackets": {"length": 9, "min_length": 3},
-    "solve_equation": {"length": 9, "min_length": 3},
-}
+SMALL["eca"] = {"width": 64, "seq_length": 8, "sample_width": 16, "horizon": 20}
+SMALL["life"] = {"size": 8}
+SMALL["cfg3"] = {"grammar": "cfg3b"}
+SMALL["dyck"] = {"length": 16}
+for _name in (
+    "reverse_string",
+    "duplicate_string",
+    "odds_first",
+    "bucket_sort",
+    "compute_sqrt",
+    "missing_duplicate",
+    "binary_addition",
+    "binary_multiplication",
+    "stack_manipulation",
+    "modular_arithmetic_brackets",
+    "solve_equation",
+):
+    SMALL[_name] = {"length": 9, "min_length": 3}
 
 
 def small(name: str) -> kleene.tasks.Task:
