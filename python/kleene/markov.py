@@ -115,21 +115,24 @@ class Markov(Task):
             self._params["transition"] = [[float(x) for x in row] for row in transition]
         _core.markov_validate(**self._core_config)
 
-    @property
+    @functools.cached_property
     def vocab(self) -> Vocabulary:
         v = self._params["vocab_size"]
         return Vocabulary(tuple(str(i) for i in range(v)), joiner="" if v <= 10 else " ")
 
-    def _generate(self, count: int, seed: int, start: int, threads: int | None) -> Batch:
+    @functools.cached_property
+    def _wanted_labels(self) -> dict[str, bool]:
         wanted = set(filter(None, self._params["labels"].split(",")))
+        return {name: name in wanted for name in LABEL_NAMES}
+
+    def _generate(self, count: int, seed: int, start: int, threads: int | None) -> Batch:
         out = _core.markov_generate(
             **self._core_config,
             seed=seed,
             salt=self.stream_salt,
             start=start,
             count=count,
-            bayes="bayes" in wanted,
-            true_probs="true_probs" in wanted,
+            **self._wanted_labels,
             dtype=self._params["dtype"],
             threads=threads,
         )
