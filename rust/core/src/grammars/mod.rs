@@ -474,3 +474,37 @@ fn check_rule(r: &Rule, terminals: &[String], nonterminals: &[String]) -> Result
     }
     Ok(())
 }
+
+/// An order of the nodes of a graph (`pulls[v]`: the nodes `v` depends on) where every node
+/// comes after all it depends on, or `None` when the graph has a cycle.
+pub(crate) fn topological_order(pulls: &[Vec<u32>]) -> Option<Vec<u32>> {
+    let n = pulls.len();
+    let mut state = vec![0u8; n];
+    let mut order = Vec::with_capacity(n);
+    for root in 0..n {
+        if state[root] != 0 {
+            continue;
+        }
+        state[root] = 1;
+        let mut stack = vec![(root, 0usize)];
+        while let Some(&mut (v, ref mut next)) = stack.last_mut() {
+            if *next < pulls[v].len() {
+                let w = pulls[v][*next] as usize;
+                *next += 1;
+                match state[w] {
+                    0 => {
+                        state[w] = 1;
+                        stack.push((w, 0));
+                    }
+                    1 => return None,
+                    _ => {}
+                }
+            } else {
+                state[v] = 2;
+                order.push(v as u32);
+                stack.pop();
+            }
+        }
+    }
+    Some(order)
+}

@@ -810,9 +810,6 @@ impl Parser {
     /// Membership of many strings, in parallel.
     pub fn accepts_batch(&self, strings: &[Vec<u32>], threads: Option<usize>) -> Result<Vec<bool>> {
         use rayon::prelude::*;
-        if super::sample::single_threaded(threads) {
-            return strings.iter().map(|w| self.accepts(w)).collect();
-        }
         crate::pool::with_threads(threads, || {
             strings.par_iter().map(|w| self.accepts(w)).collect()
         })

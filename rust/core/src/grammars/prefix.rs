@@ -53,7 +53,7 @@ impl PrefixModel {
         for &(a, c, _) in &edges {
             pulls[a as usize].push(c);
         }
-        let (order, dense) = match acyclic_order(&pulls) {
+        let (order, dense) = match super::topological_order(&pulls) {
             Some(o) => (Some(o), None),
             None => {
                 if n > linalg::MAX_DENSE {
@@ -256,36 +256,4 @@ fn fixed_point(b: &Binarised, with_terminals: bool) -> Vec<f64> {
         }
     }
     z.iter().map(|v| v.min(1.0)).collect()
-}
-
-fn acyclic_order(pulls: &[Vec<u32>]) -> Option<Vec<u32>> {
-    let n = pulls.len();
-    let mut state = vec![0u8; n];
-    let mut order = Vec::with_capacity(n);
-    for root in 0..n {
-        if state[root] != 0 {
-            continue;
-        }
-        state[root] = 1;
-        let mut stack = vec![(root, 0usize)];
-        while let Some(&mut (v, ref mut next)) = stack.last_mut() {
-            if *next < pulls[v].len() {
-                let w = pulls[v][*next] as usize;
-                *next += 1;
-                match state[w] {
-                    0 => {
-                        state[w] = 1;
-                        stack.push((w, 0));
-                    }
-                    1 => return None,
-                    _ => {}
-                }
-            } else {
-                state[v] = 2;
-                order.push(v as u32);
-                stack.pop();
-            }
-        }
-    }
-    Some(order)
 }

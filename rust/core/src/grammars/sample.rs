@@ -449,29 +449,17 @@ pub fn generate<T: TokenId>(
         *len = buf.len() as u32;
         Ok(())
     };
-    let results: Vec<Result<()>> = if single_threaded(threads) {
-        // On the calling thread (with_threads(1) would still use rayon's global pool).
-        let mut stack = Vec::new();
+    let results: Vec<Result<()>> = with_threads(threads, || {
         tokens
-            .chunks_mut(w)
-            .zip(lengths.iter_mut())
-            .zip(label_rows)
+            .par_chunks_mut(w)
+            .zip(lengths.par_iter_mut())
+            .zip(label_rows.into_par_iter())
             .enumerate()
-            .map(|(i, ((row, len), lab))| fill(&mut stack, i, row, len, lab))
+            .map_init(Vec::new, |stack, (i, ((row, len), lab))| {
+                fill(stack, i, row, len, lab)
+            })
             .collect()
-    } else {
-        with_threads(threads, || {
-            tokens
-                .par_chunks_mut(w)
-                .zip(lengths.par_iter_mut())
-                .zip(label_rows.into_par_iter())
-                .enumerate()
-                .map_init(Vec::new, |stack, (i, ((row, len), lab))| {
-                    fill(stack, i, row, len, lab)
-                })
-                .collect()
-        })
-    };
+    });
     results.into_iter().collect::<Result<()>>()?;
     Ok(SampleBatch {
         tokens,
@@ -479,14 +467,6 @@ pub fn generate<T: TokenId>(
         ancestors,
         spans,
     })
-}
-
-/// Whether `threads` asks for (or defaults to) one thread.
-pub fn single_threaded(threads: Option<usize>) -> bool {
-    threads
-        .filter(|&n| n > 0)
-        .unwrap_or_else(crate::pool::default_threads)
-        == 1
 }
 
 /// The official cfg3 generator's strings, bit for bit: one `random.Random(seed)` stream,

@@ -50,7 +50,7 @@ impl LengthSampler {
         for u in &b.unary {
             pulls[u.lhs as usize].push(u.child);
         }
-        let unary_order = topo(&pulls).ok_or_else(|| {
+        let unary_order = super::topological_order(&pulls).ok_or_else(|| {
             refuse("exact-length sampling needs a grammar without cycles of unit rules")
         })?;
         let w = length + 1;
@@ -187,52 +187,13 @@ pub fn generate(
         s.sample(&mut key.item_rng(start + i as u64), &mut buf);
         row.copy_from_slice(&buf);
     };
-    if super::sample::single_threaded(threads) {
+    with_threads(threads, || {
         tokens
-            .chunks_mut(length)
+            .par_chunks_mut(length)
             .enumerate()
-            .for_each(|(i, row)| fill(i, row));
-    } else {
-        with_threads(threads, || {
-            tokens
-                .par_chunks_mut(length)
-                .enumerate()
-                .for_each(|(i, row)| fill(i, row))
-        });
-    }
+            .for_each(|(i, row)| fill(i, row))
+    });
     Ok(tokens)
-}
-
-fn topo(pulls: &[Vec<u32>]) -> Option<Vec<u32>> {
-    let n = pulls.len();
-    let mut state = vec![0u8; n];
-    let mut order = Vec::with_capacity(n);
-    for root in 0..n {
-        if state[root] != 0 {
-            continue;
-        }
-        state[root] = 1;
-        let mut stack = vec![(root, 0usize)];
-        while let Some(&mut (v, ref mut next)) = stack.last_mut() {
-            if *next < pulls[v].len() {
-                let w = pulls[v][*next] as usize;
-                *next += 1;
-                match state[w] {
-                    0 => {
-                        state[w] = 1;
-                        stack.push((w, 0));
-                    }
-                    1 => return None,
-                    _ => {}
-                }
-            } else {
-                state[v] = 2;
-                order.push(v as u32);
-                stack.pop();
-            }
-        }
-    }
-    Some(order)
 }
 
 #[cfg(test)]
