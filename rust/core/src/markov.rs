@@ -502,17 +502,6 @@ impl Segment<'_> {
         mut state: usize,
         range: std::ops::Range<usize>,
     ) -> usize {
-        if self.v == 2 && self.k == 1 {
-            // The common binary order-1 case: the state is the previous symbol.
-            // Indexing (not branching) on the state avoids a mispredicted branch per symbol.
-            let thresholds = [self.chain.cum[0], self.chain.cum[2]];
-            for tok in &mut tokens[range] {
-                let u = draws.next_u32() as u64;
-                state = (u >= thresholds[state & 1]) as usize;
-                *tok = T::from_id(state as u32);
-            }
-            return state;
-        }
         for t in range {
             let x = self.chain.sample(state, self.v, draws.next_u32());
             state = self.next_state(tokens, state, t, x);
