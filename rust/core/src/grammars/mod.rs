@@ -145,13 +145,17 @@ impl Grammar {
         Ok(())
     }
 
+    /// Names of the nonterminals whose flag is false.
+    fn names_lacking(&self, flags: &[bool]) -> Vec<&str> {
+        (0..self.num_nonterminals())
+            .filter(|&a| !flags[a])
+            .map(|a| self.nonterminals[a].as_str())
+            .collect()
+    }
+
     /// Rejects unreachable and non-productive nonterminals, naming them.
     fn check_structure(&self, allow_unreachable: bool) -> Result<()> {
-        let productive = self.productive();
-        let dead: Vec<&str> = (0..self.num_nonterminals())
-            .filter(|&a| !productive[a])
-            .map(|a| self.nonterminals[a].as_str())
-            .collect();
+        let dead = self.names_lacking(&self.productive());
         if !dead.is_empty() {
             return Err(KleeneError::invalid(
                 "grammar",
@@ -164,11 +168,7 @@ impl Grammar {
         if allow_unreachable {
             return Ok(());
         }
-        let reachable = self.reachable();
-        let lost: Vec<&str> = (0..self.num_nonterminals())
-            .filter(|&a| !reachable[a])
-            .map(|a| self.nonterminals[a].as_str())
-            .collect();
+        let lost = self.names_lacking(&self.reachable());
         if !lost.is_empty() {
             return Err(KleeneError::invalid(
                 "grammar",
