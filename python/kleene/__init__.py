@@ -17,6 +17,7 @@ from . import tokbias as tokbias
 from .automata import DFA
 from .batch import IGNORE_INDEX, Batch, Vocabulary
 from .cellular import ECA, Life
+from .evaluation import EvalResult, evaluate
 from .grammars import Grammar
 
 __version__: str = _core.__version__
@@ -24,6 +25,7 @@ __version__: str = _core.__version__
 __all__ = [
     "DFA",
     "ECA",
+    "EvalResult",
     "Batch",
     "Grammar",
     "IGNORE_INDEX",
@@ -32,6 +34,7 @@ __all__ = [
     "__version__",
     "automata",
     "cellular",
+    "evaluate",
     "grammars",
     "markov",
     "recall",
