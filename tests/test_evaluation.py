@@ -249,3 +249,24 @@ def test_bad_requests_are_refused_with_a_message():
         kleene.evaluate(uniform_model(2), task, num=0)
     with pytest.raises(TypeError, match="callable"):
         kleene.evaluate("model", task, num=4)
+
+
+def _bayes_counting_model(tokens, alpha=1.0):
+    """Add-alpha bigram counts over the prefix, written independently of the labels."""
+    b, t_len = tokens.shape
+    out = np.zeros((b, t_len, 2))
+    for t in range(t_len):
+        same = tokens[:, :t] == tokens[:, t : t + 1]
+        ones = (same & (tokens[:, 1 : t + 1] == 1)).sum(1)
+        p1 = (ones + alpha) / (same.sum(1) + 2 * alpha)
+        out[:, t] = np.log(np.stack([1 - p1, p1], -1))
+    return out
+
+
+def test_an_independent_bayes_counting_model_has_zero_excess_loss():
+    task = kleene.tasks.get("markov", length=96)  # Dirichlet(1) rows: add-one is Bayes
+    result = kleene.evaluate(_bayes_counting_model, task, num=128, seed=4)
+    assert abs(result.metrics[96]["excess_loss"]) < 1e-6
+    assert result.metrics[96]["kl_bayes"] < 1e-6
+    half = kleene.evaluate(lambda x: _bayes_counting_model(x, 0.5), task, num=128, seed=4)
+    assert half.metrics[96]["excess_loss"] > 1e-3  # the wrong prior is visibly worse

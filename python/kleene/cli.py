@@ -6,6 +6,7 @@ Examples::
     kleene generate                                   # 10,000 items of the default task
     kleene generate markov --set order=2 --num 100000 --seed 1 --out a.npz
     kleene show markov --set vocab_size=3 --num 3
+    kleene evaluate parity --model models.py:rnn --lengths 16,64,256 --report out/
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import tasks
+from .evaluation.command import add_evaluate_parser, cmd_evaluate
 from .io import FORMATS, DatasetWriter, format_of
 
 DEFAULT_TASK = "markov"
@@ -76,6 +78,8 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_task_options(show)
     show.add_argument("--num", type=int, default=3)
 
+    add_evaluate_parser(sub, _add_task_options)
+
     render = sub.add_parser("render", help="draw pictures (e.g. CA space-time diagrams)")
     render.add_argument("args", nargs=argparse.REMAINDER)
     return parser
@@ -104,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_show(args)
         if args.command == "render":
             return cmd_render(args.args)
+        if args.command == "evaluate":
+            return cmd_evaluate(args, parse_settings(args.set))
         parser.print_help()
         return 0
     except (ValueError, TypeError, OSError) as e:

@@ -29,6 +29,7 @@ Example:
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -236,10 +237,7 @@ def _model_caller(model: Callable[[Any], Any]) -> Callable[[np.ndarray], np.ndar
     without gradients)."""
     if not callable(model):
         raise TypeError(f"`model` must be callable, got {type(model).__name__}")
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is optional
-        torch = None
+    torch = sys.modules.get("torch")  # a torch model implies torch is imported; never import it
     if torch is not None and isinstance(model, torch.nn.Module):
         param = next(iter(model.parameters()), None)
         device = param.device if param is not None else torch.device("cpu")
