@@ -63,3 +63,23 @@ def numpy_markov_binary(batch: int, length: int, rng: np.random.Generator):
         x = u[t] < np.where(x, p[1], p[0])
         out[t] = x
     return out.T
+
+
+def numpy_markov_binary_order(batch: int, length: int, order: int, rng: np.random.Generator):
+    """The same binary special case for any order: one threshold per (context, sequence),
+    the context kept as an integer of the last ``order`` bits, one gather per step."""
+    states = 1 << order
+    p = rng.random((states, batch))  # P(1 | context): Dirichlet(1, 1) rows are uniform
+    u = rng.random((length, batch))
+    out = np.empty((length, batch), dtype=np.int32)
+    out[:order] = rng.integers(0, 2, size=(order, batch))
+    state = np.zeros(batch, dtype=np.int64)
+    for j in range(order):
+        state = state << 1 | out[j]
+    cols = np.arange(batch)
+    mask = states - 1
+    for t in range(order, length):
+        x = u[t] < p[state, cols]
+        out[t] = x
+        state = (state << 1 | x) & mask
+    return out.T

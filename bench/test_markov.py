@@ -2,7 +2,9 @@
 per-step torch loop in the style of the paper's code (Bond1995/Markov-Mamba), same run.
 
 Run: ``pytest bench/test_markov.py --benchmark-only``. kleene rows generate tokens only
-(``labels=""``) like the peers; the `+labels` row adds the Bayes and true-probability labels.
+(``labels=""``) like the peers, for orders 1-3; the `+labels` row adds the Bayes and
+true-probability labels (16 bytes per token), beside a plain numpy write of the same bytes
+(allocate and fill two float32 arrays of the labels' shape) as the memory-write bound.
 """
 
 from __future__ import annotations
@@ -10,20 +12,29 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import declare
-from peers_markov import numpy_markov, numpy_markov_binary, torch_markov_loop
+from peers_markov import (
+    numpy_markov,
+    numpy_markov_binary,
+    numpy_markov_binary_order,
+    torch_markov_loop,
+)
 
 import kleene
 
 LENGTH = 256
 
 
+ORDERS = [1, 2, 3]
+
+
+@pytest.mark.parametrize("order", ORDERS)
 @pytest.mark.parametrize("batch", [64, 1024])
 @pytest.mark.parametrize("threads", [1, 2])
-def test_kleene(benchmark, batch, threads):
-    task = kleene.tasks.get("markov", length=LENGTH, labels="")
+def test_kleene(benchmark, batch, threads, order):
+    task = kleene.tasks.get("markov", order=order, length=LENGTH, labels="")
     declare(
         benchmark,
-        group=f"markov V=2 k=1 B={batch} T={LENGTH}",
+        group=f"markov V=2 k={order} B={batch} T={LENGTH}",
         impl=f"kleene ({threads} thread{'s' if threads > 1 else ''})",
         items=batch * LENGTH,
         unit="tokens",
@@ -46,16 +57,45 @@ def test_kleene_with_labels(benchmark, batch):
 
 
 @pytest.mark.parametrize("batch", [64, 1024])
-def test_numpy_vectorised(benchmark, batch):
+def test_plain_label_write(benchmark, batch):
+    """The memory-write bound of the labels: allocate and fill the same bytes."""
     declare(
         benchmark,
         group=f"markov V=2 k=1 B={batch} T={LENGTH}",
+        impl="numpy write of the label bytes (bound)",
+        items=batch * LENGTH,
+        unit="tokens",
+    )
+    shape = (batch, LENGTH, 2)
+    benchmark(lambda: (np.full(shape, 0.5, np.float32), np.full(shape, 0.5, np.float32)))
+
+
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("batch", [64, 1024])
+def test_numpy_vectorised(benchmark, batch, order):
+    declare(
+        benchmark,
+        group=f"markov V=2 k={order} B={batch} T={LENGTH}",
         impl="numpy vectorised",
         items=batch * LENGTH,
         unit="tokens",
     )
     rng = np.random.default_rng(0)
-    benchmark(numpy_markov, batch, LENGTH, 2, 1, rng)
+    benchmark(numpy_markov, batch, LENGTH, 2, order, rng)
+
+
+@pytest.mark.parametrize("order", [2, 3])
+@pytest.mark.parametrize("batch", [64, 1024])
+def test_numpy_binary_order(benchmark, batch, order):
+    declare(
+        benchmark,
+        group=f"markov V=2 k={order} B={batch} T={LENGTH}",
+        impl="numpy vectorised (binary special case)",
+        items=batch * LENGTH,
+        unit="tokens",
+    )
+    rng = np.random.default_rng(0)
+    benchmark(numpy_markov_binary_order, batch, LENGTH, order, rng)
 
 
 @pytest.mark.parametrize("batch", [64, 1024])

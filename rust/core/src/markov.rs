@@ -258,7 +258,7 @@ pub fn generate<T: TokenId>(
     let mut true_probs = labels.true_probs.then(|| vec![0f32; n_label]);
     let fixed = cfg.transition.as_ref().map(|p| Chain::from_probs(p, v));
 
-    if !labels.bayes && !labels.true_probs && v == 2 && cfg.order == 1 {
+    if !labels.bayes && !labels.true_probs && v == 2 && cfg.order <= MAX_BINARY_ORDER {
         with_threads(threads, || {
             tokens
                 .par_chunks_mut(GROUP * t)
@@ -344,9 +344,14 @@ fn segments(cfg: &MarkovConfig, k: usize) -> impl Iterator<Item = std::ops::Rang
     })
 }
 
-/// Binary order-1 chains without labels, `GROUP` rows at a time. Each row draws from its own
-/// generator in exactly the order `sample_sequence` does, so the output is identical; running
-/// the rows' dependency chains side by side only lets the CPU overlap them.
+/// Largest order of the interleaved binary path (`2^order` thresholds per row on the stack).
+const MAX_BINARY_ORDER: usize = 6;
+
+/// Binary chains of order `0..=MAX_BINARY_ORDER` without labels, `GROUP` rows at a time. Each
+/// row draws from its own generator in exactly the order `sample_sequence` does, so the output
+/// is identical; running the rows' dependency chains side by side lets the CPU overlap them,
+/// and the context is a bit register (`(state << 1 | x) & mask`) with one threshold per context
+/// instead of a row scan.
 fn binary_group<T: TokenId>(
     cfg: &MarkovConfig,
     fixed: Option<&Chain>,
@@ -354,7 +359,7 @@ fn binary_group<T: TokenId>(
     first: u64,
     block: &mut [T],
 ) {
-    let len = cfg.length;
+    let (len, k) = (cfg.length, cfg.order);
     if block.len() != GROUP * len {
         for (r, row) in block.chunks_mut(len).enumerate() {
             let out = RowOut {
@@ -366,28 +371,35 @@ fn binary_group<T: TokenId>(
         }
         return;
     }
+    let mask = (1usize << k) - 1;
     let mut draws: [U32Draws; GROUP] =
         std::array::from_fn(|r| U32Draws::new(key.item_rng(first + r as u64)));
     let mut rows: Vec<&mut [T]> = block.chunks_mut(len).collect();
     let mut state = [0usize; GROUP];
     for r in 0..GROUP {
-        state[r] = draws[r].rng_mut().random_range(0..2u32) as usize;
-        rows[r][0] = T::from_id(state[r] as u32);
+        for t in 0..k.min(len) {
+            let x = draws[r].rng_mut().random_range(0..2u32);
+            state[r] = state[r] << 1 | x as usize;
+            rows[r][t] = T::from_id(x);
+        }
     }
-    let mut chain = fixed.cloned().unwrap_or_else(|| Chain::zeros(2, 2));
-    let mut thresholds = [[0u64; 2]; GROUP];
-    for range in segments(cfg, 1) {
+    let mut chain = fixed.cloned().unwrap_or_else(|| Chain::zeros(1 << k, 2));
+    let mut thresholds = [[0u64; 1 << MAX_BINARY_ORDER]; GROUP];
+    for range in segments(cfg, k) {
         for r in 0..GROUP {
             if fixed.is_none() {
                 chain.redraw(cfg.alpha, 2, draws[r].rng_mut());
             }
-            thresholds[r] = [chain.cum[0], chain.cum[2]];
+            for (s, thr) in thresholds[r][..=mask].iter_mut().enumerate() {
+                *thr = chain.cum[2 * s];
+            }
         }
         // All rows make the same sequence of calls, so they share the spare-half state.
         let mut t = range.start;
         let step = |r: usize, u: u32, state: &mut [usize; GROUP]| {
-            state[r] = (u as u64 >= thresholds[r][state[r] & 1]) as usize;
-            T::from_id(state[r] as u32)
+            let x = (u as u64 >= thresholds[r][state[r]]) as usize;
+            state[r] = (state[r] << 1 | x) & mask;
+            T::from_id(x as u32)
         };
         if draws[0].has_spare() && t < range.end {
             for r in 0..GROUP {
@@ -608,18 +620,47 @@ mod tests {
 
     #[test]
     fn plain_and_labelled_paths_agree_on_tokens() {
-        for (v, k) in [(2, 1), (3, 2), (2, 0), (40, 1)] {
-            let mut c = cfg(v, k, 50);
-            c.switch_every = 7;
-            let key = StreamKey::new(3, 4);
-            let plain = generate::<i32>(&c, key, 5, 6, MarkovLabels::default(), Some(1)).unwrap();
-            let labels = MarkovLabels {
-                bayes: true,
-                true_probs: false,
-            };
-            let full = generate::<i32>(&c, key, 5, 6, labels, Some(2)).unwrap();
-            assert_eq!(plain.tokens, full.tokens);
+        // The plain binary path (orders 0..=6, rows interleaved in groups) must draw exactly
+        // as the general labelled path does.
+        let cases = [
+            (2, 1),
+            (3, 2),
+            (2, 0),
+            (40, 1),
+            (2, 2),
+            (2, 3),
+            (2, 6),
+            (2, 7),
+        ];
+        for (v, k) in cases {
+            for (len, every) in [(50, 7), (51, 0), (3, 0), (9, 4)] {
+                let mut c = cfg(v, k, len);
+                c.switch_every = every;
+                let key = StreamKey::new(3, 4);
+                let plain = MarkovLabels::default();
+                let plain = generate::<i32>(&c, key, 5, 9, plain, Some(1)).unwrap();
+                let labels = MarkovLabels {
+                    bayes: true,
+                    true_probs: false,
+                };
+                let full = generate::<i32>(&c, key, 5, 9, labels, Some(2)).unwrap();
+                assert_eq!(plain.tokens, full.tokens, "v={v} k={k} len={len}");
+            }
         }
+    }
+
+    #[test]
+    fn plain_binary_path_follows_a_fixed_chain() {
+        let mut c = cfg(2, 2, 33);
+        c.transition = Some(vec![0.9, 0.1, 0.2, 0.8, 0.5, 0.5, 0.0, 1.0]);
+        let key = StreamKey::new(7, 1);
+        let plain = generate::<u8>(&c, key, 0, 8, MarkovLabels::default(), Some(1)).unwrap();
+        let labels = MarkovLabels {
+            bayes: false,
+            true_probs: true,
+        };
+        let full = generate::<u8>(&c, key, 0, 8, labels, Some(1)).unwrap();
+        assert_eq!(plain.tokens, full.tokens);
     }
 
     #[test]
