@@ -377,10 +377,10 @@ fn binary_group<T: TokenId>(
     let mut rows: Vec<&mut [T]> = block.chunks_mut(len).collect();
     let mut state = [0usize; GROUP];
     for r in 0..GROUP {
-        for t in 0..k.min(len) {
+        for cell in rows[r][..k.min(len)].iter_mut() {
             let x = draws[r].rng_mut().random_range(0..2u32);
             state[r] = state[r] << 1 | x as usize;
-            rows[r][t] = T::from_id(x);
+            *cell = T::from_id(x);
         }
     }
     let mut chain = fixed.cloned().unwrap_or_else(|| Chain::zeros(1 << k, 2));
