@@ -126,6 +126,61 @@ def test_uniform_automata_lib(benchmark, tomita5):
     benchmark.pedantic(run, rounds=3, iterations=1)
 
 
+# -- uniform vs walk on a random partial automaton --------------------------------------------
+# 10 states, 8 symbols, 1-3 defined arcs per state, all accepting: counts fit in 64 bits at
+# length 56 (2^59), in 128 bits at 100 (2^105) and need three words at 160 (2^169).
+
+PARTIAL_B = 1024
+
+
+@pytest.fixture(scope="module")
+def partial_dfa() -> DFA:
+    rng = np.random.default_rng(11)
+    table = np.full((10, 8), -1)
+    for q in range(10):
+        arcs = rng.choice(8, size=rng.integers(1, 4), replace=False)
+        table[q, arcs] = rng.integers(0, 10, size=len(arcs))
+    return DFA.from_table(table, np.ones(10, bool), alphabet="abcdefgh")
+
+
+@pytest.mark.parametrize("length", [56, 100, 160])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_partial_uniform_kleene(benchmark, partial_dfa, length, threads):
+    group = f"uniform vs walk, random partial DFA, B={PARTIAL_B} n={length}"
+    impl = f"kleene uniform ({threads} thread{'s' if threads > 1 else ''})"
+    declare(benchmark, group=group, impl=impl, items=PARTIAL_B * length, unit="symbols")
+    benchmark(partial_dfa.sample, PARTIAL_B, length, seed=1, threads=threads)
+
+
+@pytest.mark.parametrize("length", [56, 100, 160])
+def test_partial_walk_kleene(benchmark, partial_dfa, length):
+    group = f"uniform vs walk, random partial DFA, B={PARTIAL_B} n={length}"
+    items = PARTIAL_B * length
+    declare(benchmark, group=group, impl="kleene walk (1 thread)", items=items, unit="symbols")
+    benchmark(partial_dfa.sample, PARTIAL_B, length, method="walk", seed=1, threads=1)
+
+
+@pytest.mark.parametrize("length", [56, 100, 160])
+def test_partial_uniform_numpy(benchmark, partial_dfa, length):
+    group = f"uniform vs walk, random partial DFA, B={PARTIAL_B} n={length}"
+    items = PARTIAL_B * length
+    declare(benchmark, group=group, impl="numpy DP uniform (float64)", items=items, unit="symbols")
+    table = partial_dfa.table
+    counts = count_table(table, partial_dfa.accepting, length)
+    rng = np.random.default_rng(0)
+    benchmark(numpy_uniform, table, counts, partial_dfa.start, PARTIAL_B, length, rng)
+
+
+@pytest.mark.parametrize("length", [56, 100, 160])
+def test_partial_walk_numpy(benchmark, partial_dfa, length):
+    group = f"uniform vs walk, random partial DFA, B={PARTIAL_B} n={length}"
+    items = PARTIAL_B * length
+    declare(benchmark, group=group, impl="numpy batch walk", items=items, unit="symbols")
+    arcs = out_arcs(partial_dfa.table)
+    rng = np.random.default_rng(0)
+    benchmark(numpy_walk, arcs, partial_dfa.start, PARTIAL_B, length, rng)
+
+
 # -- randgen (walk with a stop option) -------------------------------------------------------
 
 RANDGEN_N = 2000

@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -277,11 +278,12 @@ class DFA:
         """Natural log of the number of accepted strings of ``length`` (-inf if none)."""
         exact, value = self._core.count(_length(length))
         if exact:
-            return float(np.log(value)) if value else float("-inf")
+            return math.log(value) if value else float("-inf")  # math.log takes big ints
         return value
 
     def count_is_exact(self, length: int) -> bool:
-        """True if ``count(length)`` fits in 128 bits (then sampling is exact unranking)."""
+        """True if ``count(length)`` fits in 128 bits (``count`` can return it). Uniform
+        sampling is exact unranking either way (multi-word integers past 128 bits)."""
         return self._core.count(_length(length))[0]
 
     # -- sampling ------------------------------------------------------------------------

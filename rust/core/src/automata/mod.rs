@@ -6,6 +6,7 @@ pub mod dfa;
 pub mod random;
 pub mod regex;
 pub mod sample;
+pub mod uniform;
 pub mod walk;
 
 pub use count::{count, Count, CountTable};

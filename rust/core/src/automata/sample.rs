@@ -1,7 +1,8 @@
 //! String samplers over a DFA, each named for what "random" means:
 //!
-//! - [`Method::Uniform`]: uniform over the accepted strings of an exact length (counting DP;
-//!   exact `u128` unranking while counts fit, log-space probabilities beyond).
+//! - [`Method::Uniform`]: uniform over the accepted strings of an exact length (counting DP and
+//!   exact unranking, [`super::uniform`]; log-space probabilities only when the exact table
+//!   would exceed the memory cap).
 //! - [`Method::Walk`]: random walk of preset length over the defined transitions, each chosen
 //!   with probability proportional to its weight (uniform by default: REGBENCH's sampler,
 //!   with the fast path of [`super::walk`]).
@@ -19,6 +20,7 @@ use rayon::prelude::*;
 
 use super::count::{Count, CountTable};
 use super::dfa::{Dfa, NONE};
+use super::uniform::RankTable;
 use super::walk::{UniformArcs, LANES};
 use crate::error::{ensure, KleeneError, Result};
 use crate::limits::check_elements;
@@ -76,7 +78,7 @@ pub fn below(rng: &mut ItemRng, n: u64) -> u64 {
 }
 
 /// A uniform draw in `0..n` for `n > 0` up to 2^128 - 1 (bit-mask rejection).
-fn below_u128(rng: &mut ItemRng, n: u128) -> u128 {
+pub(super) fn below_u128(rng: &mut ItemRng, n: u128) -> u128 {
     if n <= u64::MAX as u128 {
         return below(rng, n as u64) as u128;
     }
@@ -149,6 +151,21 @@ pub fn sample<T: TokenId>(
                 })
         });
         return Ok(Strings { tokens, lengths });
+    }
+    if let Sampler::Uniform(uniform) = &sampler {
+        if let (UniformDraw::Exact(ranks), true) = (&uniform.method, width > 0) {
+            with_threads(threads, || {
+                tokens
+                    .par_chunks_mut(width * LANES)
+                    .zip(lengths.par_chunks_mut(LANES))
+                    .enumerate()
+                    .for_each(|(g, (rows, lens))| {
+                        let first = start + (g * LANES) as u64;
+                        uniform.draw_group(ranks, key, first, rows, lens, width);
+                    })
+            });
+            return Ok(Strings { tokens, lengths });
+        }
     }
     with_threads(threads, || {
         tokens
@@ -354,12 +371,19 @@ fn stop_walk<T: TokenId>(
     None
 }
 
-/// Uniform sampling by unranking: draw a rank below the count, then follow it symbol by symbol.
+/// Uniform sampling by unranking (exact); log-space probabilities when the exact rank table
+/// would not fit in the memory cap.
 struct UniformSampler<'a> {
     dfa: &'a Dfa,
-    counts: CountTable,
+    method: UniformDraw,
     /// Lengths in range with at least one accepted string.
     lengths: Vec<usize>,
+}
+
+enum UniformDraw {
+    Exact(RankTable),
+    /// Natural-log counts `[(max_len + 1) * states]`.
+    Log(Vec<f64>),
 }
 
 impl<'a> UniformSampler<'a> {
@@ -375,40 +399,49 @@ impl<'a> UniformSampler<'a> {
                 spec.min_len, spec.max_len
             )
         })?;
+        let method = match RankTable::new(dfa, spec.max_len, &counts)? {
+            Some(ranks) => UniformDraw::Exact(ranks),
+            None => UniformDraw::Log(counts.ln_values()),
+        };
         Ok(UniformSampler {
             dfa,
-            counts,
+            method,
             lengths,
         })
     }
 
+    fn pick_length(&self, rng: &mut ItemRng) -> usize {
+        self.lengths[below(rng, self.lengths.len() as u64) as usize]
+    }
+
     fn draw<T: TokenId>(&self, rng: &mut ItemRng, row: &mut [T]) -> usize {
-        let len = self.lengths[below(rng, self.lengths.len() as u64) as usize];
-        match &self.counts {
-            CountTable::Exact(c) => self.unrank(c, len, rng, row),
-            CountTable::Log(c) => self.draw_log(c, len, rng, row),
+        let len = self.pick_length(rng);
+        match &self.method {
+            UniformDraw::Exact(ranks) => {
+                let width = row.len();
+                ranks.draw_group(&[len], std::slice::from_mut(rng), row, width)
+            }
+            UniformDraw::Log(c) => self.draw_log(c, len, rng, row),
         }
         len
     }
 
-    fn unrank<T: TokenId>(&self, c: &[u128], len: usize, rng: &mut ItemRng, row: &mut [T]) {
-        let n = self.dfa.num_states();
-        let mut q = self.dfa.start();
-        let mut r = below_u128(rng, c[len * n + q as usize]);
-        for l in (0..len).rev() {
-            let counts = &c[l * n..(l + 1) * n];
-            for (a, &t) in self.dfa.row(q).iter().enumerate() {
-                if t == NONE {
-                    continue;
-                }
-                let ct = counts[t as usize];
-                if r < ct {
-                    row[len - 1 - l] = T::from_id(a as u32);
-                    q = t;
-                    break;
-                }
-                r -= ct;
-            }
+    /// Items `first..` into a group of at most `LANES` rows, stepped in lockstep.
+    fn draw_group<T: TokenId>(
+        &self,
+        ranks: &RankTable,
+        key: StreamKey,
+        first: u64,
+        rows: &mut [T],
+        lengths: &mut [i64],
+        width: usize,
+    ) {
+        let lanes = lengths.len();
+        let mut rngs: Vec<ItemRng> = (0..lanes).map(|j| key.item_rng(first + j as u64)).collect();
+        let lens: Vec<usize> = rngs.iter_mut().map(|rng| self.pick_length(rng)).collect();
+        ranks.draw_group(&lens, &mut rngs, rows, width);
+        for (out, &len) in lengths.iter_mut().zip(&lens) {
+            *out = len as i64;
         }
     }
 
