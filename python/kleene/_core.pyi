@@ -183,6 +183,30 @@ def recall_generate(
     threads: int | None = None,
 ) -> dict[str, np.ndarray]: ...
 
+# -- Chomsky-hierarchy tasks (kleene.grammars.chomsky) ----------------------------------------
+class ChomskySampler:
+    def __new__(
+        cls,
+        task: str,
+        *,
+        length: int,
+        min_length: int | None = None,
+        modulus: int = 5,
+        mult: bool = True,
+    ) -> ChomskySampler: ...
+    @property
+    def vocab_size(self) -> int: ...
+    def generate(
+        self,
+        *,
+        seed: int,
+        salt: int,
+        start: int,
+        count: int,
+        dtype: str = "int32",
+        threads: int | None = None,
+    ) -> dict[str, np.ndarray]: ...
+
 # ---- tokbias
 from collections.abc import Callable, Sequence  # noqa: E402
 from typing import final  # noqa: E402

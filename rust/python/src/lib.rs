@@ -5,6 +5,7 @@ use pyo3::prelude::*;
 
 mod automata;
 mod cellular;
+mod chomsky;
 mod convert;
 mod grammars;
 mod markov;
@@ -21,6 +22,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     tokbias::init(m)?;
     cellular::init(m)?;
     grammars::init(m)?;
+    chomsky::init(m)?;
     Ok(())
 }
 
