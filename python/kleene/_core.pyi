@@ -390,7 +390,14 @@ class Grammar:
     ) -> Grammar: ...
     @staticmethod
     def cfg3_family(
-        *, sizes: list[int], deg_min: int, deg_max: int, len_min: int, len_max: int, seed: int
+        *,
+        sizes: list[int],
+        deg_min: int,
+        deg_max: int,
+        len_min: int,
+        len_max: int,
+        seed: int,
+        disallow_duplicate_sym: bool = False,
     ) -> Grammar: ...
     @property
     def terminals(self) -> list[str]: ...
