@@ -183,6 +183,20 @@ def recall_generate(
     threads: int | None = None,
 ) -> dict[str, np.ndarray]: ...
 
+# -- bounded Dyck (kleene.automata.tasks.DyckBounded) ---------------------------------------
+class DyckSampler:
+    def __new__(cls, *, k: int, m: int, min_length: int, max_length: int) -> DyckSampler: ...
+    def generate(
+        self,
+        *,
+        seed: int,
+        salt: int,
+        start: int,
+        count: int,
+        dtype: str = "int32",
+        threads: int | None = None,
+    ) -> dict[str, np.ndarray]: ...
+
 # -- Chomsky-hierarchy tasks (kleene.grammars.chomsky) ----------------------------------------
 class ChomskySampler:
     def __new__(

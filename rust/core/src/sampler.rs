@@ -141,8 +141,18 @@ pub trait RowSampler: Sync {
     fn pad_id(&self) -> u32 {
         0
     }
-    /// Fills one row. `labels` arrives filled with [`IGNORE`], the other buffers with zeros.
+    /// Fills one row. `labels` arrives filled with [`IGNORE`], `tokens` with [`pad_id`], the
+    /// other buffers with zeros.
+    ///
+    /// [`pad_id`]: RowSampler::pad_id
     fn fill(&self, dice: &mut Dice, scratch: &mut Scratch, row: Row<'_>);
+
+    /// What the driver calls: [`fill`](RowSampler::fill), for samplers that can fail on a
+    /// row (e.g. rejection samplers out of tries) an error naming the cause.
+    fn try_fill(&self, dice: &mut Dice, scratch: &mut Scratch, row: Row<'_>) -> Result<()> {
+        self.fill(dice, scratch, row);
+        Ok(())
+    }
 }
 
 /// A generated batch, row-major: `tokens [B, T]`, `labels [B, T]` (empty when the task has
@@ -196,7 +206,7 @@ pub fn generate<T: TokenId, S: RowSampler>(
             .zip(real_rows)
             .zip(lengths.par_iter_mut())
             .enumerate()
-            .for_each_init(
+            .try_for_each_init(
                 Scratch::default,
                 |scratch, (i, ((((tok, lab), ints), reals), len))| {
                     let mut dice = Dice::new(key.item_rng(start + i as u64));
@@ -211,15 +221,16 @@ pub fn generate<T: TokenId, S: RowSampler>(
                         reals,
                         length: &mut length,
                     };
-                    sampler.fill(&mut dice, scratch, row);
+                    let filled = sampler.try_fill(&mut dice, scratch, row);
                     *len = length as u32;
                     for (dst, &src) in tok.iter_mut().zip(&buf) {
                         *dst = T::from_id(src);
                     }
                     scratch.row = buf;
+                    filled
                 },
-            );
-    });
+            )
+    })?;
     Ok(SeqBatch {
         tokens,
         labels,

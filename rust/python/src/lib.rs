@@ -7,6 +7,7 @@ mod automata;
 mod cellular;
 mod chomsky;
 mod convert;
+mod dyck;
 mod grammars;
 mod markov;
 mod recall;
@@ -23,6 +24,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     cellular::init(m)?;
     grammars::init(m)?;
     chomsky::init(m)?;
+    dyck::init(m)?;
     Ok(())
 }
 
