@@ -29,8 +29,8 @@ def render(name: str, data: dict) -> str:
     meta = {k: v for k, v in data.items() if k not in ("all", "idx")}
     meta["ids"] = [list(level) for level in data["idx"]]
     lines = [
-        f"# {name}: a context-free grammar of Allen-Zhu & Li, \"Physics of Language Models,",
-        "# Part 1: Learning Hierarchical Language Structures\" (facebookresearch/PhysicsLM4,",
+        f'# {name}: a context-free grammar of Allen-Zhu & Li, "Physics of Language Models,',
+        '# Part 1: Learning Hierarchical Language Structures" (facebookresearch/PhysicsLM4,',
         "# Apache-2.0), written in kleene's text format by scripts/cfg3_presets.py.",
         "# Terminal k is the official token id k; rule choice is uniform.",
         "#! " + json.dumps(meta, sort_keys=True, separators=(",", ":")),

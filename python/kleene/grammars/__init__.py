@@ -622,9 +622,7 @@ class Cfg3Random(Cfg3):
 
     name = "cfg3_random"
     params = (
-        Param(
-            "grammar", "cfg3f", "whose family parameters to use", str, choices=CFG3_PRESETS
-        ),
+        Param("grammar", "cfg3f", "whose family parameters to use", str, choices=CFG3_PRESETS),
         Param(
             "grammar_seed",
             0,

@@ -90,6 +90,7 @@ impl Dyck {
     }
 
     /// One walk into `tokens`; its length, or `None` if dropped.
+    #[allow(clippy::needless_range_loop)] // t also runs one past the end (the final stop)
     fn walk(&self, dice: &mut Dice, stack: &mut Vec<u32>, tokens: &mut [u32]) -> Option<usize> {
         let k = self.k as u32;
         stack.clear();
