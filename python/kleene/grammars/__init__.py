@@ -113,7 +113,10 @@ class Grammar:
         """
         if name not in CFG3_PRESETS:
             raise ValueError(f"invalid `name`: {name!r}; allowed: {', '.join(CFG3_PRESETS)}")
-        return _cfg3_preset(name)
+        shared = _cfg3_preset(name)  # parsed once; each caller gets its own metadata
+        g = cls(shared._core, json.loads(json.dumps(shared.cfg3_meta)))
+        g._source = shared._source
+        return g
 
     @classmethod
     def cfg3_family(cls, name: str = "cfg3f", seed: int = 0, **overrides: Any) -> Grammar:
