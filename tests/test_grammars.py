@@ -138,7 +138,7 @@ def test_cfg3_presets_match_the_official_parameters():
 
 
 def test_parser_matches_brute_force_on_a_small_cfg3_family_grammar():
-    g = Grammar.cfg3_family("cfg3b", seed=3, sizes=[1, 2, 2, 2])
+    g = Grammar.cfg3_family("cfg3i", seed=3, sizes=[1, 2, 2, 2])
     batch = g.sample(30, seed=1, choice="uniform")
     rng = np.random.default_rng(0)
     checked = 0
@@ -268,7 +268,7 @@ def test_parse_tree_counts_and_brackets():
 
 
 def test_next_token_distributions_match_enumeration():
-    g = Grammar.cfg3_family("cfg3b", seed=5, sizes=[1, 2, 2])
+    g = Grammar.cfg3_family("cfg3i", seed=5, sizes=[1, 2, 2])
     exact = enumerate_language(g, 20)
     v = len(g.terminals)
     for word in list(exact)[:5]:
@@ -300,7 +300,7 @@ def test_generation_accuracy():
 
 
 def test_cfg3_task_rows_parse_and_labels_follow_rules():
-    task = tasks.get("cfg3", grammar="cfg3b", grammar_seed=2, labels="ancestors,spans")
+    task = tasks.get("cfg3_random", grammar="cfg3b", grammar_seed=2, labels="ancestors,spans")
     g = task.grammar
     batch = task.batch(4, seed=0)
     rules = {(lhs, tuple(rhs)) for lhs, rhs, _ in g.rules}

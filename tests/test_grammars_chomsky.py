@@ -3,10 +3,14 @@ recomputed from its own input."""
 
 from __future__ import annotations
 
+import importlib.util
 import math
+from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from kleene import IGNORE_INDEX, tasks
 
@@ -135,3 +139,134 @@ def test_solve_equation(length):
         expr, value = text.split("=")
         assert expr.count("x") == 1 and "*" not in expr
         assert evaluate(expr.replace("x", str(out[0])), 5) == int(value)
+
+
+# -- same distribution as kleene's former pure-Python sampler (kept as bench/peers_chomsky.py) --
+
+
+def _load_peer():
+    path = Path(__file__).resolve().parent.parent / "bench" / "peers_chomsky.py"
+    spec = importlib.util.spec_from_file_location("peers_chomsky", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.PEERS
+
+
+PEERS = _load_peer()
+
+
+def two_sample_pvalue(a: list, b: list) -> float:
+    """Chi-square homogeneity test of two samples of hashable outcomes (categories expected
+    fewer than 5 times in either sample pooled into one)."""
+    ca, cb = Counter(a), Counter(b)
+    keys = sorted(set(ca) | set(cb), key=repr)
+    scale = len(a) / (len(a) + len(b))
+    big = [k for k in keys if min(scale, 1 - scale) * (ca[k] + cb[k]) >= 5]
+    rest = [k for k in keys if k not in set(big)]
+    table = [[ca[k] for k in big], [cb[k] for k in big]]
+    if rest:
+        table[0].append(sum(ca[k] for k in rest))
+        table[1].append(sum(cb[k] for k in rest))
+    if len(table[0]) < 2:
+        return 1.0
+    return float(stats.chi2_contingency(np.array(table))[1])
+
+
+def rows(tokens, targets, mask, lengths):
+    return [
+        (tuple(t[:n].tolist()), int(m.sum())) for t, n, m in zip(tokens, lengths, mask, strict=True)
+    ]
+
+
+# (task, parameters) small enough that whole rows are compared as outcomes.
+WHOLE_ROWS = [
+    ("reverse_string", {"length": 4}),
+    ("reverse_string", {"length": 3, "min_length": 1}),
+    ("duplicate_string", {"length": 3}),
+    ("odds_first", {"length": 5}),
+    ("bucket_sort", {"length": 3}),
+    ("compute_sqrt", {"length": 5}),
+    ("compute_sqrt", {"length": 4, "min_length": 1}),
+    ("missing_duplicate", {"length": 5}),
+    ("missing_duplicate", {"length": 4, "min_length": 1}),
+    ("binary_addition", {"length": 5}),
+    ("binary_addition", {"length": 3, "min_length": 1}),
+    ("binary_multiplication", {"length": 5}),
+    ("binary_multiplication", {"length": 3, "min_length": 1}),
+    ("stack_manipulation", {"length": 4}),
+    ("stack_manipulation", {"length": 2, "min_length": 1}),
+    ("modular_arithmetic_brackets", {"length": 7, "modulus": 2}),
+    ("modular_arithmetic_brackets", {"length": 6, "modulus": 3, "mult": False}),
+    ("modular_arithmetic_brackets", {"length": 5, "min_length": 1, "modulus": 2}),
+    ("solve_equation", {"length": 9, "modulus": 2}),
+    ("solve_equation", {"length": 7, "min_length": 1, "modulus": 3}),
+]
+
+
+@pytest.mark.parametrize(("name", "params"), WHOLE_ROWS, ids=lambda x: str(x))
+def test_whole_rows_follow_the_former_python_distribution(name, params):
+    n = 4000
+    batch = tasks.get(name, **params).batch(n, seed=11)
+    labels = batch.labels
+    ours = rows(batch.tokens, labels["targets"], labels["accuracy_mask"], batch.lengths)
+    theirs = rows(*PEERS[name](**params).batch(n, seed=12))
+    assert two_sample_pvalue(ours, theirs) > 1e-4
+
+
+# Longer inputs: per-position token marginals, the length and the scored length.
+LONG = [
+    (name, {"length": 24, "min_length": 1})
+    for name in PEERS
+    if name not in ("modular_arithmetic_brackets", "solve_equation")
+] + [
+    ("modular_arithmetic_brackets", {"length": 24, "min_length": 1}),
+    ("solve_equation", {"length": 24, "min_length": 3, "modulus": 7}),
+]
+
+
+@pytest.mark.parametrize(("name", "params"), LONG, ids=lambda x: str(x))
+def test_long_rows_follow_the_former_python_distribution(name, params):
+    n = 3000
+    batch = tasks.get(name, **params).batch(n, seed=5)
+    tokens, _, mask, lengths = PEERS[name](**params).batch(n, seed=6)
+    ours_t, theirs_t = batch.tokens.astype(np.int64), tokens
+    features = [
+        (batch.lengths.tolist(), lengths.tolist()),
+        (batch.labels["accuracy_mask"].sum(1).tolist(), mask.sum(1).tolist()),
+    ]
+    features += [(ours_t[:, t].tolist(), theirs_t[:, t].tolist()) for t in range(ours_t.shape[1])]
+    pvalues = [two_sample_pvalue(a, b) for a, b in features]
+    assert min(pvalues) > 1e-4 / len(pvalues), pvalues
+
+
+@pytest.mark.parametrize("name", sorted(PEERS))
+def test_threads_and_dtypes_leave_the_bytes_unchanged(name):
+    task = tasks.get(name, length=30, min_length=1)
+    one = task.batch(300, seed=2, threads=1)
+    three = task.batch(300, seed=2, threads=3)
+    small = tasks.get(name, length=30, min_length=1, dtype="uint8").batch(100, seed=2, start=200)
+    for key in one.keys():
+        assert np.array_equal(one[key], three[key]), key
+    assert small.tokens.dtype == np.uint8
+    assert np.array_equal(small.tokens, one.tokens[200:])
+
+
+def test_refuses_outputs_above_the_byte_cap(monkeypatch):
+    monkeypatch.setenv("KLEENE_MAX_BYTES", "1000000")
+    task = tasks.get("duplicate_string", length=4096)
+    with pytest.raises(ValueError, match="too large"):
+        task.batch(1000, seed=0)
+    assert task.batch(2, seed=0).tokens.shape == (2, 3 * 4096 + 1)
+
+
+def test_long_arithmetic_is_exact():
+    for inp, out, _ in items("binary_multiplication", n=5, length=600):
+        k = inp.index(2)
+        end = out.index(3)
+        assert little(out[:end]) == little(inp[:k]) * little(inp[k + 1 :])
+    for inp, out, _ in items("compute_sqrt", n=5, length=999):
+        assert big(out) == math.isqrt(big(inp))
+    for inp, out, _ in items("binary_addition", n=5, length=4096):
+        k = inp.index(2)
+        end = out.index(3)
+        assert little(out[:end]) == little(inp[:k]) + little(inp[k + 1 :])

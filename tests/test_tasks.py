@@ -40,6 +40,7 @@ SMALL["binary_sequences"] = {"kind": "periodic", "patterns": ["001", "10"], "ran
 SMALL["eca"] = {"width": 64, "seq_length": 8, "sample_width": 16, "horizon": 20}
 SMALL["life"] = {"size": 8}
 SMALL["cfg3"] = {"grammar": "cfg3b"}
+SMALL["cfg3_random"] = {"grammar": "cfg3b"}
 SMALL["dyck"] = {"length": 16}
 for _name in (
     "reverse_string",

@@ -183,6 +183,44 @@ def recall_generate(
     threads: int | None = None,
 ) -> dict[str, np.ndarray]: ...
 
+# -- bounded Dyck (kleene.automata.tasks.DyckBounded) ---------------------------------------
+class DyckSampler:
+    def __new__(cls, *, k: int, m: int, min_length: int, max_length: int) -> DyckSampler: ...
+    def generate(
+        self,
+        *,
+        seed: int,
+        salt: int,
+        start: int,
+        count: int,
+        dtype: str = "int32",
+        threads: int | None = None,
+    ) -> dict[str, np.ndarray]: ...
+
+# -- Chomsky-hierarchy tasks (kleene.grammars.chomsky) ----------------------------------------
+class ChomskySampler:
+    def __new__(
+        cls,
+        task: str,
+        *,
+        length: int,
+        min_length: int | None = None,
+        modulus: int = 5,
+        mult: bool = True,
+    ) -> ChomskySampler: ...
+    @property
+    def vocab_size(self) -> int: ...
+    def generate(
+        self,
+        *,
+        seed: int,
+        salt: int,
+        start: int,
+        count: int,
+        dtype: str = "int32",
+        threads: int | None = None,
+    ) -> dict[str, np.ndarray]: ...
+
 # ---- tokbias
 from collections.abc import Callable, Sequence  # noqa: E402
 from typing import final  # noqa: E402
@@ -366,7 +404,14 @@ class Grammar:
     ) -> Grammar: ...
     @staticmethod
     def cfg3_family(
-        *, sizes: list[int], deg_min: int, deg_max: int, len_min: int, len_max: int, seed: int
+        *,
+        sizes: list[int],
+        deg_min: int,
+        deg_max: int,
+        len_min: int,
+        len_max: int,
+        seed: int,
+        disallow_duplicate_sym: bool = False,
     ) -> Grammar: ...
     @property
     def terminals(self) -> list[str]: ...

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _core
 from ..batch import IGNORE_INDEX, Batch, Vocabulary
 from ..tasks import Param, Task, in_range, register
 from . import languages
@@ -327,15 +328,17 @@ class FlipFlop(_AutomatonTask):
 
 
 @register
-class DyckBounded(_AutomatonTask):
-    """Bounded Dyck-(k, m) strings from Hewitt et al.'s PFA (the ``randgen`` sampler on the
-    stack automaton): at depth 0 stop with probability 1/2 or open a uniform bracket, at depth
-    m close, else open (1/2, uniform type) or close (1/2). A stop before ``min_length`` is
-    redrawn; walks reaching ``max_length`` are dropped. Labels ``valid_next [B, T, 2k]``
-    and ``depth [B, T]``."""
+class DyckBounded(Task):
+    """Bounded Dyck-(k, m) strings from Hewitt et al.'s PFA with OpenFst ``randgen``
+    semantics, sampled with a stack in Rust (so k and m up to 64 run, e.g. their main
+    setting Dyck-(8, 10)): at depth 0 stop with probability 1/2 or open a uniform bracket, at
+    depth m close, else open (1/2, uniform type) or close (1/2). A stop before ``min_length``
+    is removed (the other options renormalised); walks reaching ``max_length`` are redrawn.
+    Symbols ``0..k-1`` open, ``k..2k-1`` close, pad ``2k``. Labels ``valid_next [B, T, 2k]``
+    (uint8, the symbols that keep the prefix ``tokens[:, :t+1]`` completable; zeros past the
+    end) and ``depth [B, T]`` (the depth after the prefix; -100 past the end)."""
 
     name = "dyck_bounded"
-    method = "randgen"
     params = (
         Param("k", 2, "bracket types", int, in_range(1, 64)),
         Param("m", 4, "maximal depth", int, in_range(1, 64)),
@@ -344,29 +347,36 @@ class DyckBounded(_AutomatonTask):
     )
 
     @functools.cached_property
-    def _automaton(self):
-        return languages.dyck_bounded(self._params["k"], self._params["m"])
+    def _sampler(self) -> _core.DyckSampler:
+        p = self._params
+        return _core.DyckSampler(
+            k=p["k"], m=p["m"], min_length=p["min_length"], max_length=p["max_length"]
+        )
 
-    @functools.cached_property
-    def dfa(self) -> DFA:
-        return self._automaton[0]
-
-    @property
-    def weights(self) -> Any:
-        return self._automaton[1].reshape(-1).tolist()
+    def _check(self) -> None:
+        self._sampler  # noqa: B018 - builds and validates the configuration in Rust
 
     @property
-    def final_weights(self) -> Any:
-        return self._automaton[2].tolist()
-
-    def _labels(self, tokens, lengths) -> dict[str, np.ndarray]:
-        out = self.dfa.labels(tokens, lengths, ("valid_next", "states"))
+    def vocab(self) -> Vocabulary:
         k = self._params["k"]
-        t = tokens.astype(np.int64)
-        step = np.where(t < k, 1, -1)
-        step[np.arange(t.shape[1])[None, :] >= lengths[:, None]] = 0
-        depth = np.cumsum(step, axis=1)
-        depth[out["states"] < 0] = IGNORE_INDEX
-        out["depth"] = depth
-        del out["states"]
-        return out
+        names = (*(f"({b}" for b in range(k)), *(f"){b}" for b in range(k)))
+        if k == 1:
+            names = ("(", ")")
+        return Vocabulary((*names, "<pad>"), pad_id=2 * k, joiner="" if k == 1 else " ")
+
+    def _generate(self, count: int, seed: int, start: int, threads: int | None) -> Batch:
+        out = self._sampler.generate(
+            seed=seed,
+            salt=self.stream_salt,
+            start=start,
+            count=count,
+            dtype=self._params["dtype"],
+            threads=threads,
+        )
+        return Batch(
+            tokens=out["tokens"],
+            lengths=out["lengths"],
+            indices=np.arange(start, start + count, dtype=np.int64),
+            labels={"valid_next": out["valid_next"], "depth": out["depth"]},
+            vocab=self.vocab,
+        )

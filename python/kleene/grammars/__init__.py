@@ -24,6 +24,8 @@ Example:
 from __future__ import annotations
 
 import functools
+import hashlib
+import importlib.resources
 import json
 from collections.abc import Sequence
 from os import PathLike
@@ -45,7 +47,8 @@ DEFAULT_MAX_LENGTH = 4096
 class Grammar:
     """A context-free grammar with rule probabilities (a PCFG).
 
-    Build one with :meth:`from_text`, :meth:`from_cfg3_json` or :meth:`cfg3_family`.
+    Build one with :meth:`from_text`, :meth:`cfg3` (the paper's grammars),
+    :meth:`from_cfg3_json` or :meth:`cfg3_family`.
     Terminals and nonterminals are numbered in order of appearance; token ids used by
     :meth:`sample` and accepted by the parsing methods are terminal indices.
     """
@@ -102,13 +105,28 @@ class Grammar:
         return g
 
     @classmethod
+    def cfg3(cls, name: str = "cfg3f") -> Grammar:
+        """The paper's grammar ``name`` (one of :data:`CFG3_PRESETS`), exactly as in its
+        official file: the rules ship with kleene as text (``kleene/grammars/cfg3/``), so no
+        file is needed. Equal to :meth:`from_cfg3_json` of the official file, including
+        ``cfg3_meta`` and :meth:`sample_python_compatible`.
+        """
+        if name not in CFG3_PRESETS:
+            raise ValueError(f"invalid `name`: {name!r}; allowed: {', '.join(CFG3_PRESETS)}")
+        shared = _cfg3_preset(name)  # parsed once; each caller gets its own metadata
+        g = cls(shared._core, json.loads(json.dumps(shared.cfg3_meta)))
+        g._source = shared._source
+        return g
+
+    @classmethod
     def cfg3_family(cls, name: str = "cfg3f", seed: int = 0, **overrides: Any) -> Grammar:
         """A random grammar of the cfg3 family with the parameters of preset ``name``.
 
         ``overrides`` replace parameters: ``sizes`` (symbols per level, root first, terminals
         last), ``deg_min``/``deg_max`` (rules per nonterminal), ``len_min``/``len_max``
-        (symbols per rule). The official grammars themselves load with
-        :meth:`from_cfg3_json`.
+        (symbols per rule), ``disallow_duplicate_sym`` (no symbol twice in a rule; set by
+        the cfg3b preset only, as in the official files). The paper's grammars themselves
+        are :meth:`cfg3`.
         """
         params = dict(_core.cfg3_preset(name))
         unknown = set(overrides) - set(params)
@@ -456,25 +474,83 @@ def kl_to_grammar(target: np.ndarray, model: np.ndarray, eps: float = 1e-5) -> f
     return float((target * (np.log(ts) - np.log(ms))).sum(-1).mean())
 
 
+_CFG3_ROOT = "CFG3_ALL"
+
+
+@functools.cache
+def _cfg3_preset(name: str) -> Grammar:
+    """Loads a shipped cfg3 grammar: the text (parsed and validated by the core), its
+    metadata line (``#!`` JSON), then the levels rebuilt from the rule order (the file lists
+    nonterminals level by level in the official order), so the grammar is built exactly as
+    :meth:`Grammar.from_cfg3_json` builds it from the official file."""
+    text = importlib.resources.files(__name__).joinpath("cfg3", f"{name}.cfg").read_text("utf-8")
+    meta = json.loads(next(line[2:] for line in text.splitlines() if line.startswith("#!")))
+    # The parser refuses unreachable nonterminals, and cfg3e1's official grammar has some
+    # (kept, as from_cfg3_json keeps them): parse under a synthetic root reaching them all.
+    lhs_names = [line.split()[0] for line in text.splitlines() if "->" in line]
+    core = _core.Grammar.from_text(f"{_CFG3_ROOT} -> {' | '.join(lhs_names)}\n{text}")
+    nts, ts = core.nonterminals, core.terminals
+    root = nts.index(_CFG3_ROOT)
+    order = list(dict.fromkeys(lhs for lhs, _, _ in core.rules if lhs != root))
+    alternatives: dict[int, list[list[tuple[bool, int]]]] = {a: [] for a in order}
+    for lhs, rhs, _ in core.rules:
+        if lhs != root:
+            alternatives[lhs].append(rhs)
+    depth, sizes = meta["depth"], meta["sizes"]
+    starts = np.cumsum([0, *sizes[:depth]]).tolist()
+    level_nts = [order[starts[k] : starts[k + 1]] for k in range(depth)]
+    rules, names = [], []
+    for k, members in enumerate(level_nts):
+        if k + 1 < depth:
+            position = {a: j for j, a in enumerate(level_nts[k + 1])}
+            index = position.__getitem__
+        else:
+            index = lambda i: int(ts[i]) - 1  # noqa: E731 - terminal "k" is official id k
+        rules.append([[[index(i) for _, i in alt] for alt in alternatives[a]] for a in members])
+        names.append([nts[a] for a in members])
+    g = Grammar(_core.Grammar.from_cfg3_levels(rules, names, meta["num_sym"]), meta)
+    g._source = ("cfg3", rules, names, meta["num_sym"])
+    return g
+
+
 # -- tasks -----------------------------------------------------------------------------------
 
 
 @functools.lru_cache(maxsize=32)
-def _cfg3_grammar(name: str, grammar_seed: int, path: str | None) -> Grammar:
+def _cfg3_grammar(name: str, path: str | None) -> Grammar:
     if path is not None:
         return Grammar.from_cfg3_json(path)
+    return Grammar.cfg3(name)
+
+
+@functools.lru_cache(maxsize=32)
+def _cfg3_family_grammar(name: str, grammar_seed: int) -> Grammar:
     return Grammar.cfg3_family(name, seed=grammar_seed)
 
 
 _LABEL_CHOICES = ("", "ancestors", "spans", "ancestors,spans")
 
 
+_CFG3_COMMON = (
+    Param("labels", "", "labels to return", str, choices=_LABEL_CHOICES, affects_data=False),
+    Param(
+        "dtype",
+        "int32",
+        "token dtype",
+        str,
+        choices=("uint8", "uint16", "int16", "int32", "int64"),
+        affects_data=False,
+    ),
+)
+
+
 @register
 class Cfg3(Task):
     """cfg3 strings ("Physics of Language Models, Part 1"): uniform rule choice, depth-first.
 
-    The grammar is a random grammar of the family with the parameters of preset ``grammar``
-    (drawn with ``grammar_seed``), or the official grammar file at ``path`` when given.
+    The grammar is the paper's grammar ``grammar`` (one of the nine, shipped with kleene;
+    see :meth:`Grammar.cfg3`), or the official grammar file at ``path`` when given; random
+    grammars of the family are the task ``cfg3_random``.
     Tokens are the official ids: terminals ``1..V``, padding 0; ``vocab.eos_id`` is the
     official EOS id ``V + 1`` (not written into ``tokens``). Rows are as wide as the longest
     string of the grammar.
@@ -487,31 +563,15 @@ class Cfg3(Task):
 
     name = "cfg3"
     params = (
-        Param("grammar", "cfg3f", "one of the nine cfg3 configurations", str, choices=CFG3_PRESETS),
-        Param(
-            "grammar_seed",
-            0,
-            "seed of the random grammar of the family",
-            int,
-            in_range(0, 2**63 - 1),
-        ),
-        Param("path", None, "official cfg3 JSON file (overrides grammar / grammar_seed)", str),
-        Param("labels", "", "labels to return", str, choices=_LABEL_CHOICES, affects_data=False),
-        Param(
-            "dtype",
-            "int32",
-            "token dtype",
-            str,
-            choices=("uint8", "uint16", "int16", "int32", "int64"),
-            affects_data=False,
-        ),
+        Param("grammar", "cfg3f", "one of the paper's nine grammars", str, choices=CFG3_PRESETS),
+        Param("path", None, "official cfg3 JSON file (overrides grammar)", str),
+        *_CFG3_COMMON,
     )
 
     @property
     def grammar(self) -> Grammar:
         """The task's grammar."""
-        p = self._params
-        return _cfg3_grammar(p["grammar"], p["grammar_seed"], p["path"])
+        return _cfg3_grammar(self._params["grammar"], self._params["path"])
 
     def _check(self) -> None:
         self.grammar  # noqa: B018 - loads and validates
@@ -551,6 +611,44 @@ class Cfg3(Task):
             labels=labels,
             vocab=self.vocab,
         )
+
+
+@register
+class Cfg3Random(Cfg3):
+    """cfg3 strings from a random grammar of the family (:meth:`Grammar.cfg3_family`) with
+    the parameters of ``grammar``, drawn with ``grammar_seed``; layout and labels as ``cfg3``.
+
+    These are the streams the ``cfg3`` task drew before it used the paper's exact grammars:
+    the same configuration gives the same bytes, except for ``cfg3b``, whose family now
+    honours the official ``disallow_duplicate_sym`` (before, its family equalled cfg3i's).
+    """
+
+    name = "cfg3_random"
+    params = (
+        Param("grammar", "cfg3f", "whose family parameters to use", str, choices=CFG3_PRESETS),
+        Param(
+            "grammar_seed",
+            0,
+            "seed of the random grammar of the family",
+            int,
+            in_range(0, 2**63 - 1),
+        ),
+        *_CFG3_COMMON,
+    )
+
+    @property
+    def grammar(self) -> Grammar:
+        """The task's grammar."""
+        return _cfg3_family_grammar(self._params["grammar"], self._params["grammar_seed"])
+
+    @functools.cached_property
+    def stream_salt(self) -> int:
+        """The former ``cfg3`` task's salt for this grammar, so its streams stay reproducible."""
+        p = self._params
+        data = {"task": "cfg3", "grammar": p["grammar"], "grammar_seed": p["grammar_seed"]}
+        data["path"] = None
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
 
 
 def _bracket_names(k: int) -> tuple[list[str], list[str]]:

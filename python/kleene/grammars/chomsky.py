@@ -1,43 +1,51 @@
 """The context-free and context-sensitive tasks of DeepMind's Chomsky-hierarchy suite
 (Delétang et al. 2023, ``google-deepmind/neural_networks_chomsky_hierarchy``), with the
-suite's exact input/output definitions.
+suite's exact input/output definitions, sampled in Rust (``kleene._core.ChomskySampler``).
 
 Every item is one sequence ``input, SEP, output`` in ``tokens [B, T]`` (padded with the
-task's pad id; ``T = max_length + 1 + output length``), with ``labels["targets"] [B, T]``
+task's pad id; ``T = length + 1 + output length at length``), with ``labels["targets"] [B, T]``
 holding the output tokens at their own positions and -100 elsewhere (shift by one for
 next-token training), and ``labels["accuracy_mask"] [B, T]`` marking the output positions the
-suite scores (for binary addition and multiplication: up to the terminator). The input
-length is ``length``, or uniform in ``[min_length, length]`` per item when ``min_length`` is
-set (the paper trains on lengths 1..40).
+suite scores (for binary addition, multiplication and stack manipulation: up to the
+terminator). The input length is ``length``, or uniform in ``[min_length, length]`` per item
+when ``min_length`` is set (the paper trains on lengths 1..40).
 
 Unlike the original code (global ``np.random`` / ``random`` for several of these tasks), each
-item draws from its own generator keyed by (seed, configuration, index). These tasks run in
-Python/numpy (tens of thousands of items per second).
+item draws from its own generator keyed by (seed, configuration, index), so batches do not
+depend on ``threads``.
+
+Example:
+    >>> import kleene
+    >>> task = kleene.tasks.get("reverse_string", length=4)
+    >>> batch = task.batch(2, seed=0)
+    >>> batch.tokens.shape
+    (2, 9)
+    >>> row = batch.tokens[0].tolist()
+    >>> row[5:] == row[:4][::-1]
+    True
 """
 
 from __future__ import annotations
 
-import math
+import functools
 from typing import ClassVar
 
 import numpy as np
 
-from ..batch import IGNORE_INDEX, Batch, Vocabulary
+from .. import _core
+from ..batch import Batch, Vocabulary
 from ..tasks import Param, Task, in_range, register
 
-_DTYPES = ("uint8", "uint16", "int16", "int32", "int64")
-
-
-def _item_rng(seed: int, salt: int, index: int) -> np.random.Generator:
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, salt, index, 0xC405])))
+MAX_LENGTH = 4096
+"""Longest input the tasks accept."""
 
 
 def _length_check(v: int) -> str | None:
-    return None if 1 <= v <= 4096 else "must be in [1, 4096]"
+    return None if 1 <= v <= MAX_LENGTH else f"must be in [1, {MAX_LENGTH}]"
 
 
 class _Seq2Seq(Task):
-    """Shared sampling loop: subclasses define the alphabet and ``_example``."""
+    """Shared declaration: subclasses set the name and alphabet; Rust samples the rows."""
 
     symbols: ClassVar[tuple[str, ...]] = ("0", "1")
     params = (
@@ -51,20 +59,25 @@ class _Seq2Seq(Task):
             int,
             _length_check,
         ),
-        Param("dtype", "int32", "token dtype", str, choices=_DTYPES, affects_data=False),
+        Param(
+            "dtype",
+            "int32",
+            "token dtype",
+            str,
+            choices=("uint8", "uint16", "int16", "int32", "int64"),
+            affects_data=False,
+        ),
     )
 
+    @functools.cached_property
+    def _sampler(self) -> _core.ChomskySampler:
+        extra = {k: self._params[k] for k in ("modulus", "mult") if k in self._params}
+        return _core.ChomskySampler(
+            self.name, length=self._params["length"], min_length=self._params["min_length"], **extra
+        )
+
     def _check(self) -> None:
-        lo = self._params["min_length"]
-        if lo is not None and lo > self._params["length"]:
-            raise ValueError(f"parameter `min_length` must be <= length; got {lo}")
-
-    def _out_len(self, n: int) -> int:
-        return n
-
-    def _example(self, rng: np.random.Generator, n: int) -> tuple[list[int], list[int], int]:
-        """(input ids, output ids in the joint vocabulary, scored output length)."""
-        raise NotImplementedError
+        self._sampler  # noqa: B018 - builds and validates the configuration in Rust
 
     @property
     def vocab(self) -> Vocabulary:
@@ -72,35 +85,21 @@ class _Seq2Seq(Task):
         return Vocabulary((*self.symbols, "|", "<pad>"), sep_id=k, pad_id=k + 1, joiner=" ")
 
     def _generate(self, count: int, seed: int, start: int, threads: int | None) -> Batch:
-        hi = self._params["length"]
-        lo = self._params["min_length"] or hi
-        width = hi + 1 + self._out_len(hi)
-        v = self.vocab
-        tokens = np.full((count, width), v.pad_id, dtype=np.int64)
-        targets = np.full((count, width), IGNORE_INDEX, dtype=np.int64)
-        mask = np.zeros((count, width), dtype=bool)
-        lengths = np.zeros(count, dtype=np.int64)
-        for row in range(count):
-            rng = _item_rng(seed, self.stream_salt, start + row)
-            n = int(rng.integers(lo, hi + 1))
-            inp, out, scored = self._example(rng, n)
-            seq = inp + [v.sep_id] + out
-            tokens[row, : len(seq)] = seq
-            o = len(inp) + 1
-            targets[row, o : o + len(out)] = out
-            mask[row, o : o + scored] = True
-            lengths[row] = len(seq)
-        return Batch(
-            tokens=tokens.astype(self._params["dtype"]),
-            lengths=lengths,
-            indices=np.arange(start, start + count, dtype=np.int64),
-            labels={"targets": targets, "accuracy_mask": mask},
-            vocab=v,
+        out = self._sampler.generate(
+            seed=seed,
+            salt=self.stream_salt,
+            start=start,
+            count=count,
+            dtype=self._params["dtype"],
+            threads=threads,
         )
-
-
-def _bits(rng: np.random.Generator, n: int) -> list[int]:
-    return rng.integers(0, 2, n).tolist()
+        return Batch(
+            tokens=out["tokens"],
+            lengths=out["lengths"],
+            indices=np.arange(start, start + count, dtype=np.int64),
+            labels={"targets": out["targets"], "accuracy_mask": out["accuracy_mask"]},
+            vocab=self.vocab,
+        )
 
 
 @register
@@ -109,23 +108,12 @@ class ReverseString(_Seq2Seq):
 
     name = "reverse_string"
 
-    def _example(self, rng, n):
-        s = _bits(rng, n)
-        return s, s[::-1], n
-
 
 @register
 class DuplicateString(_Seq2Seq):
     """duplicate_string (CS): ``s -> s s``."""
 
     name = "duplicate_string"
-
-    def _out_len(self, n: int) -> int:
-        return 2 * n
-
-    def _example(self, rng, n):
-        s = _bits(rng, n)
-        return s, s + s, 2 * n
 
 
 @register
@@ -135,10 +123,6 @@ class OddsFirst(_Seq2Seq):
 
     name = "odds_first"
 
-    def _example(self, rng, n):
-        s = _bits(rng, n)
-        return s, s[1::2] + s[::2], n
-
 
 @register
 class BucketSort(_Seq2Seq):
@@ -147,10 +131,6 @@ class BucketSort(_Seq2Seq):
     name = "bucket_sort"
     symbols = ("0", "1", "2", "3", "4")
 
-    def _example(self, rng, n):
-        s = rng.integers(0, 5, n).tolist()
-        return s, sorted(s), n
-
 
 @register
 class ComputeSqrt(_Seq2Seq):
@@ -158,14 +138,6 @@ class ComputeSqrt(_Seq2Seq):
     ceil(n / 2) big-endian digits."""
 
     name = "compute_sqrt"
-
-    def _out_len(self, n: int) -> int:
-        return math.ceil(n / 2)
-
-    def _example(self, rng, n):
-        x = _randint(rng, 1, 2**n - 1)
-        out_n = math.ceil(n / 2)
-        return _big_endian(x, n), _big_endian(math.isqrt(x), out_n), out_n
 
 
 @register
@@ -177,90 +149,24 @@ class MissingDuplicate(_Seq2Seq):
     name = "missing_duplicate"
     symbols = ("0", "1", "_", "#")
 
-    def _out_len(self, n: int) -> int:
-        return 1
-
-    def _example(self, rng, n):
-        if n == 1:
-            return [1], [1], 1
-        s = _bits(rng, n // 2)
-        ss = s + s
-        k = int(rng.integers(0, len(ss)))
-        answer = ss[k]
-        ss[k] = 2
-        return ss + [3] * (n % 2), [answer], 1
-
-
-class _BinaryArithmetic(_Seq2Seq):
-    """Shared layout of binary_addition / binary_multiplication: little-endian ``n``, the
-    operator, little-endian ``m`` (lengths drawn as in the suite), then the result in
-    little-endian binary, the terminator ``.``, and zero padding."""
-
-    symbols = ("0", "1", "+", ".")
-    op = "+"
-
-    def _result(self, a: int, b: int) -> int:
-        raise NotImplementedError
-
-    def _pad_to(self, n: int) -> int:
-        raise NotImplementedError
-
-    def _small(self, rng: np.random.Generator, n: int) -> tuple[list[int], list[int]]:
-        raise NotImplementedError
-
-    def _example(self, rng, n):
-        if n <= 2:
-            inp, res = self._small(rng, n)
-        else:
-            len_a = int(rng.integers(1, n - 1))
-            len_b = n - 1 - len_a
-            a = _randint(rng, 1, 2**len_a - 1)
-            b = _randint(rng, 1, 2**len_b - 1)
-            inp = _little_endian(a, len_a) + [2] + _little_endian(b, len_b)
-            res = _little_endian(self._result(a, b), 0)
-        out = res + [3] + [0] * (self._pad_to(n) - len(res))
-        return inp, out, len(res) + 1
-
 
 @register
-class BinaryAddition(_BinaryArithmetic):
-    """binary_addition (CS): ``n + m`` in little-endian binary; output length n + 1."""
+class BinaryAddition(_Seq2Seq):
+    """binary_addition (CS): little-endian ``n``, ``+``, little-endian ``m`` (lengths drawn
+    as in the suite), then ``n + m`` in little-endian binary, the terminator ``.`` and zero
+    padding; output length n + 1."""
 
     name = "binary_addition"
-
-    def _out_len(self, n: int) -> int:
-        return n + 1
-
-    def _pad_to(self, n: int) -> int:
-        return n
-
-    def _result(self, a, b):
-        return a + b
-
-    def _small(self, rng, n):
-        x = int(rng.integers(0, 2**n - 1))  # the suite's randint(0, 2**n - 1), exclusive
-        return _little_endian(x, n), _little_endian(x, 0)
+    symbols = ("0", "1", "+", ".")
 
 
 @register
-class BinaryMultiplication(_BinaryArithmetic):
-    """binary_multiplication (CS): ``n * m`` in little-endian binary; output length n."""
+class BinaryMultiplication(_Seq2Seq):
+    """binary_multiplication (CS): as binary_addition with ``*`` and the product; output
+    length n."""
 
     name = "binary_multiplication"
     symbols = ("0", "1", "*", ".")
-
-    def _out_len(self, n: int) -> int:
-        return n
-
-    def _pad_to(self, n: int) -> int:
-        return n - 1
-
-    def _result(self, a, b):
-        return a * b
-
-    def _small(self, rng, n):
-        x = int(rng.integers(0, 2**n - 1))
-        return _little_endian(x, n), [0] * (n - 1)
 
 
 @register
@@ -272,56 +178,6 @@ class StackManipulation(_Seq2Seq):
 
     name = "stack_manipulation"
     symbols = ("0", "1", "POP", "PUSH0", "PUSH1", ".")
-
-    def _out_len(self, n: int) -> int:
-        return n + 1
-
-    def _example(self, rng, n):
-        if n == 1:
-            bit = int(rng.integers(0, 2))
-            inp, final = [bit], [bit]
-        else:
-            k = int(rng.integers(1, n))
-            stack = _bits(rng, k)
-            actions = rng.integers(2, 5, n - k).tolist()
-            final = list(stack)
-            for a in actions:
-                if a == 2:
-                    if final:
-                        final.pop()
-                else:
-                    final.append(a - 3)
-            inp, final = stack + actions, final[::-1]
-        out = final + [5] + [0] * (n - len(final))
-        return inp, out, len(final) + 1
-
-
-def _bracket_expression(rng: np.random.Generator, length: int, modulus: int, mult: bool):
-    """A random fully bracketed expression of exactly ``length`` characters and its value,
-    as the suite builds it (iteratively: lengths 1-4 are d, -d, (d), (-d); longer ones
-    (left op right) with the left length uniform in [1, length - 4])."""
-    out: list[str] = []
-    values: list[int] = []
-    work: list = [("node", length)]
-    while work:
-        kind, arg = work.pop()
-        if kind == "tok":
-            out.append(arg)
-        elif kind == "apply":
-            b, a = values.pop(), values.pop()
-            values.append((a + b if arg == "+" else a - b if arg == "-" else a * b) % modulus)
-        elif arg <= 4:
-            d = int(rng.integers(0, modulus))
-            text = {1: f"{d}", 2: f"-{d}", 3: f"({d})", 4: f"(-{d})"}[arg]
-            out.extend(text)
-            values.append(d % modulus if arg in (1, 3) else -d % modulus)
-        else:
-            left = int(rng.integers(1, arg - 3))
-            right = arg - left - 3
-            op = "+-*"[int(rng.integers(0, 3 if mult else 2))]
-            work += [("tok", ")"), ("apply", op), ("node", right), ("tok", op), ("node", left)]
-            work.append(("tok", "("))
-    return out, values[0]
 
 
 class _Modular(_Seq2Seq):
@@ -335,13 +191,6 @@ class _Modular(_Seq2Seq):
     def symbols(self) -> tuple[str, ...]:  # type: ignore[override]
         return (*map(str, range(self._params["modulus"])), *self.alphabet)
 
-    def _out_len(self, n: int) -> int:
-        return 1
-
-    def _ids(self, text: list[str]) -> list[int]:
-        index = {s: i for i, s in enumerate(self.symbols)}
-        return [index[c] for c in text]
-
 
 @register
 class ModularArithmeticBrackets(_Modular):
@@ -353,10 +202,6 @@ class ModularArithmeticBrackets(_Modular):
     params = (*_Modular.params, Param("mult", True, "include the * operator", bool))
     alphabet = ("+", "-", "*", "(", ")", "x", "=")
 
-    def _example(self, rng, n):
-        text, value = _bracket_expression(rng, n, self._params["modulus"], self._params["mult"])
-        return self._ids(text), [value], 1
-
 
 @register
 class SolveEquation(_Modular):
@@ -367,33 +212,3 @@ class SolveEquation(_Modular):
 
     name = "solve_equation"
     alphabet = ("+", "-", "(", ")", "x", "=")
-
-    def _example(self, rng, n):
-        if n < 3:
-            return [0] * n, [0], 1
-        text, value = _bracket_expression(rng, n - 2, self._params["modulus"], False)
-        k = int(rng.integers(0, len(text)))
-        while not text[k].isdigit():
-            k = (k + 1) % len(text)
-        solution = int(text[k])
-        text[k] = "x"
-        return self._ids([*text, "=", str(value)]), [solution], 1
-
-
-def _randint(rng: np.random.Generator, lo: int, hi: int) -> int:
-    """Uniform integer in [lo, hi] for arbitrarily large bounds."""
-    span = hi - lo + 1
-    bits = span.bit_length()
-    while True:
-        words = rng.integers(0, 2**32, (bits + 31) // 32, dtype=np.uint64).tolist()
-        x = sum(w << (32 * i) for i, w in enumerate(words)) >> (32 * len(words) - bits)
-        if x < span:
-            return lo + x
-
-
-def _big_endian(x: int, n: int) -> list[int]:
-    return [int(c) for c in format(x, "b").zfill(n)]
-
-
-def _little_endian(x: int, n: int) -> list[int]:
-    return _big_endian(x, n)[::-1]

@@ -8,6 +8,7 @@
 
 pub mod automata;
 pub mod cellular;
+pub mod chomsky;
 pub mod error;
 pub mod grammars;
 pub mod limits;
@@ -15,6 +16,7 @@ pub mod markov;
 pub mod pool;
 pub mod recall;
 pub mod rng;
+pub mod sampler;
 pub mod tokbias;
 pub mod token;
 

@@ -50,7 +50,8 @@ impl PyGrammar {
     }
 }
 
-/// Parameters of a named cfg3 configuration: dict(sizes, deg_min, deg_max, len_min, len_max).
+/// Parameters of a named cfg3 configuration: dict(sizes, deg_min, deg_max, len_min, len_max,
+/// disallow_duplicate_sym).
 #[pyfunction]
 fn cfg3_preset<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyDict>> {
     let p = cfg3::preset(name).ok_or_else(|| {
@@ -65,6 +66,7 @@ fn cfg3_preset<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyDict>>
     d.set_item("deg_max", p.deg_max)?;
     d.set_item("len_min", p.len_min)?;
     d.set_item("len_max", p.len_max)?;
+    d.set_item("disallow_duplicate_sym", p.disallow_duplicate_sym)?;
     Ok(d)
 }
 
@@ -103,7 +105,7 @@ impl PyGrammar {
 
     /// A random grammar of the cfg3 family.
     #[staticmethod]
-    #[pyo3(signature = (*, sizes, deg_min, deg_max, len_min, len_max, seed))]
+    #[pyo3(signature = (*, sizes, deg_min, deg_max, len_min, len_max, seed, disallow_duplicate_sym=false))]
     fn cfg3_family(
         sizes: Vec<usize>,
         deg_min: usize,
@@ -111,6 +113,7 @@ impl PyGrammar {
         len_min: usize,
         len_max: usize,
         seed: u64,
+        disallow_duplicate_sym: bool,
     ) -> PyResult<Self> {
         let p = cfg3::FamilyParams {
             sizes,
@@ -118,6 +121,7 @@ impl PyGrammar {
             deg_max,
             len_min,
             len_max,
+            disallow_duplicate_sym,
         };
         Ok(PyGrammar::wrap(p.generate(seed).map_err(to_py_err)?))
     }

@@ -5,7 +5,9 @@ use pyo3::prelude::*;
 
 mod automata;
 mod cellular;
+mod chomsky;
 mod convert;
+mod dyck;
 mod grammars;
 mod markov;
 mod recall;
@@ -21,6 +23,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     tokbias::init(m)?;
     cellular::init(m)?;
     grammars::init(m)?;
+    chomsky::init(m)?;
+    dyck::init(m)?;
     Ok(())
 }
 

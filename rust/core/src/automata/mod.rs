@@ -3,6 +3,7 @@
 
 pub mod count;
 pub mod dfa;
+pub mod dyck;
 pub mod random;
 pub mod regex;
 pub mod sample;

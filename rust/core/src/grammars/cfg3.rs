@@ -1,6 +1,7 @@
 //! The cfg3 family (Allen-Zhu & Li, "Physics of Language Models, Part 1"): layered grammars
-//! whose rules only point to the next level, loaded from the official level structure or
-//! drawn at random from the family's parameters (the nine named configurations are presets).
+//! whose rules only point to the next level, loaded from the official level structure (the
+//! paper's nine grammars ship with the Python package as text) or drawn at random from the
+//! family's parameters (the nine named configurations' parameters are presets).
 //!
 //! Token ids follow the official scheme: terminals are `1..=num_sym`; nonterminals are named
 //! after their official ids.
@@ -75,6 +76,8 @@ pub struct FamilyParams {
     /// Symbols per rule, drawn uniformly from `len_min..=len_max`.
     pub len_min: usize,
     pub len_max: usize,
+    /// No symbol twice within one rule (the official `disallow_duplicate_sym`).
+    pub disallow_duplicate_sym: bool,
 }
 
 /// The nine named configurations (parameters as published with the official grammars).
@@ -101,6 +104,8 @@ pub fn preset(name: &str) -> Option<FamilyParams> {
         deg_max,
         len_min: 2,
         len_max: 3,
+        // Only cfg3b's official file sets it.
+        disallow_duplicate_sym: name == "cfg3b",
     })
 }
 
@@ -131,7 +136,22 @@ impl FamilyParams {
             ));
         }
         for l in 0..self.sizes.len() - 1 {
-            let distinct = (self.sizes[l + 1] as f64).powi(self.len_max as i32);
+            let below = self.sizes[l + 1];
+            if self.disallow_duplicate_sym && self.len_max > below {
+                return bad(format!(
+                    "rules of up to {} distinct symbols need at least that many symbols at level {}, which has {below} (disallow_duplicate_sym)",
+                    self.len_max,
+                    l + 1
+                ));
+            }
+            let distinct = if self.disallow_duplicate_sym {
+                // Ordered selections of len_max distinct symbols.
+                (0..self.len_max)
+                    .map(|i| (below - i) as f64)
+                    .product::<f64>()
+            } else {
+                (below as f64).powi(self.len_max as i32)
+            };
             if distinct < self.deg_max as f64 {
                 return bad(format!(
                     "level {l} cannot have {} distinct rules over {} symbols",
@@ -144,7 +164,8 @@ impl FamilyParams {
     }
 
     /// Draws a grammar of the family: each nonterminal gets `deg` distinct rules of uniform
-    /// length and uniform symbols of the next level. A level is redrawn until every symbol of
+    /// length and uniform symbols of the next level (redrawn while a symbol repeats within
+    /// the rule when `disallow_duplicate_sym`). A level is redrawn until every symbol of
     /// the next level is used (so the grammar has no unreachable symbol).
     pub fn generate(&self, seed: u64) -> Result<Grammar> {
         self.validate()?;
@@ -187,6 +208,10 @@ impl FamilyParams {
         while rules.len() < deg {
             let len = rng.random_range(self.len_min..=self.len_max);
             let rule: Vec<usize> = (0..len).map(|_| rng.random_range(0..below)).collect();
+            let repeats = |r: &[usize]| r.iter().enumerate().any(|(i, k)| r[..i].contains(k));
+            if self.disallow_duplicate_sym && repeats(&rule) {
+                continue;
+            }
             if !rules.contains(&rule) {
                 rules.push(rule);
             }
@@ -223,6 +248,14 @@ mod tests {
             for a in 0..g.num_nonterminals() {
                 let k = g.rules_of(a).len();
                 assert!((p.deg_min..=p.deg_max).contains(&k));
+            }
+            if p.disallow_duplicate_sym {
+                for r in g.rules() {
+                    let mut syms = r.rhs.clone();
+                    syms.sort_by_key(|s| format!("{s:?}"));
+                    syms.dedup();
+                    assert_eq!(syms.len(), r.rhs.len(), "{name}: {r:?}");
+                }
             }
             // Same seed, same grammar; another seed, another grammar.
             assert_eq!(p.generate(7).unwrap(), g);

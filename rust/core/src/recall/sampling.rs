@@ -1,101 +1,7 @@
-//! Exact sampling helpers shared by the recall tasks: unbiased bounded integers, distinct
-//! draws, and weighted draws without replacement.
+//! Exact sampling helpers shared by the recall tasks: distinct draws and weighted draws
+//! without replacement.
 
-use rand::Rng;
-
-use crate::rng::ItemRng;
-
-/// 2^-53, the spacing of the uniform doubles [`Dice::unit`] returns.
-const UNIT: f64 = 1.0 / (1u64 << 53) as f64;
-
-/// An item's generator with the draws the tasks need. 32-bit draws take both halves of each
-/// 64-bit output.
-pub struct Dice {
-    rng: ItemRng,
-    spare: u32,
-    has_spare: bool,
-}
-
-impl Dice {
-    pub fn new(rng: ItemRng) -> Self {
-        Dice {
-            rng,
-            spare: 0,
-            has_spare: false,
-        }
-    }
-
-    #[inline(always)]
-    pub fn next_u32(&mut self) -> u32 {
-        if self.has_spare {
-            self.has_spare = false;
-            self.spare
-        } else {
-            let x = self.rng.next_u64();
-            self.spare = (x >> 32) as u32;
-            self.has_spare = true;
-            x as u32
-        }
-    }
-
-    #[inline(always)]
-    pub fn next_u64(&mut self) -> u64 {
-        self.rng.next_u64()
-    }
-
-    /// A uniform integer in `[0, n)`, exactly (Lemire's multiply-and-reject); `n >= 1`.
-    #[inline(always)]
-    pub fn below(&mut self, n: u32) -> u32 {
-        debug_assert!(n > 0);
-        let mut m = self.next_u32() as u64 * n as u64;
-        if (m as u32) < n {
-            let threshold = n.wrapping_neg() % n;
-            while (m as u32) < threshold {
-                m = self.next_u32() as u64 * n as u64;
-            }
-        }
-        (m >> 32) as u32
-    }
-
-    /// A uniform double in `[0, 1)` with 53 random bits.
-    #[inline(always)]
-    pub fn unit(&mut self) -> f64 {
-        (self.rng.next_u64() >> 11) as f64 * UNIT
-    }
-
-    /// True with probability `p`.
-    #[inline(always)]
-    pub fn chance(&mut self, p: f64) -> bool {
-        self.unit() < p
-    }
-
-    /// One of three outcomes 0, 1, 2 with probabilities `p0`, `p1`, `1 - p0 - p1`.
-    #[inline(always)]
-    pub fn three_way(&mut self, p0: f64, p1: f64) -> u8 {
-        let u = self.unit();
-        if u < p0 {
-            0
-        } else if u < p0 + p1 {
-            1
-        } else {
-            2
-        }
-    }
-}
-
-/// Per-thread buffers reused across rows; every user leaves them in their reset state
-/// (bitset all clear) so that rows never influence each other.
-#[derive(Default)]
-pub struct Scratch {
-    pub row: Vec<u32>,
-    pub bits: Vec<u64>,
-    pub a: Vec<u32>,
-    pub b: Vec<u32>,
-    pub c: Vec<u32>,
-    pub d: Vec<u32>,
-    pub tree: Vec<f64>,
-    pub wide: Vec<i64>,
-}
+pub use crate::sampler::{Dice, Scratch};
 
 /// Writes `out.len()` distinct integers from `[lo, lo + n)` into `out`, a uniformly random
 /// ordered sample (the law of `numpy.random.choice(..., replace=False)`).
@@ -233,19 +139,6 @@ impl WeightedUrn {
 mod tests {
     use super::*;
     use crate::rng::item_rng;
-
-    #[test]
-    fn below_covers_the_range_uniformly() {
-        let mut dice = Dice::new(item_rng(1, 2, 3));
-        let mut counts = [0u32; 7];
-        for _ in 0..70_000 {
-            counts[dice.below(7) as usize] += 1;
-        }
-        assert!(
-            counts.iter().all(|&c| (9_400..10_600).contains(&c)),
-            "{counts:?}"
-        );
-    }
 
     #[test]
     fn distinct_draws_are_distinct_in_both_regimes() {
