@@ -52,7 +52,7 @@ def perfect_rows(task, batch) -> np.ndarray:
         return one_hot(shifted(batch.tokens.astype(np.int64), IGNORE_INDEX), v)
     if "labels" in lab:
         return one_hot(lab["labels"], v)
-    if name == "cfg3":
+    if name in ("cfg3", "cfg3_random"):
         from kleene.evaluation.scorers import GrammarScorer
 
         truth = GrammarScorer(task).truth(batch)

@@ -178,7 +178,7 @@ def evaluate(
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ValueError(f"`{name}` must be an int >= {low}, got {value!r}")
     if generate and scorer_cls is not GrammarScorer:
-        raise ValueError("`generate=True` needs a grammar task (cfg3)")
+        raise ValueError("`generate=True` needs a grammar task (cfg3, cfg3_random)")
     call = _model_caller(model)
     result = EvalResult(task=task.config, num=num, seed=seed)
     result.definitions = {m.name: m for m in scorer_cls.metrics}

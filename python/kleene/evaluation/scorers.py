@@ -269,8 +269,8 @@ class RegbenchScorer(Scorer):
 
 
 class GrammarScorer(Scorer):
-    """PCFGs (cfg3, Dyck): KL to the exact next-token distribution from the grammar's prefix
-    probabilities, and generation accuracy checked by the parser."""
+    """PCFGs (cfg3 and its random family): KL to the exact next-token distribution from the
+    grammar's prefix probabilities, and generation accuracy checked by the parser."""
 
     position_curves = ("kl",)
     metrics = (
@@ -506,6 +506,7 @@ SCORERS: dict[str, type[Scorer]] = {
     "markov": MarkovScorer,
     "regbench": RegbenchScorer,
     "cfg3": GrammarScorer,
+    "cfg3_random": GrammarScorer,
     "eca": CellScorer,
     "life": CellScorer,
     **dict.fromkeys(
