@@ -24,6 +24,36 @@ def shifted(label: np.ndarray, fill) -> np.ndarray:
     return out
 
 
+def dyck_strings(k: int, length: int) -> list[tuple[int, ...]]:
+    """Every balanced string over ``k`` bracket pairs (opens ``0..k-1``, closes ``k..``)."""
+    out = []
+
+    def grow(prefix, stack):
+        if len(prefix) == length:
+            if not stack:
+                out.append(tuple(prefix))
+            return
+        for a in range(k):
+            grow(prefix + [a], stack + [a])
+        if stack:
+            grow(prefix + [stack[-1] + k], stack[:-1])
+
+    grow([], [])
+    return out
+
+
+def dyck_next_law(k: int, length: int, rows: np.ndarray) -> np.ndarray:
+    """The law of the token after each prefix of each row, by counting completions among all
+    balanced strings (uniform law on length ``length``); zero after the last token."""
+    strings = np.array(dyck_strings(k, length))
+    out = np.zeros((*rows.shape, 2 * k))
+    for i, row in enumerate(rows):
+        for t in range(length - 1):
+            same = strings[(strings[:, : t + 1] == row[: t + 1]).all(1)]
+            out[i, t] = np.bincount(same[:, t + 1], minlength=2 * k) / len(same)
+    return out
+
+
 def perfect_rows(task, batch) -> np.ndarray:
     """log-probabilities [B, T, V] of a model that knows each item's exact answer; output t
     predicts token t+1 (or classifies tokens[:t+1])."""
@@ -52,6 +82,11 @@ def perfect_rows(task, batch) -> np.ndarray:
         return one_hot(shifted(batch.tokens.astype(np.int64), IGNORE_INDEX), v)
     if "labels" in lab:
         return one_hot(lab["labels"], v)
+    if name == "dyck":
+        law = dyck_next_law(task.k, task.length, batch.tokens.astype(np.int64))
+        law[law.sum(-1) == 0] = 1.0
+        with np.errstate(divide="ignore"):
+            return np.log(law / law.sum(-1, keepdims=True))
     if name in ("cfg3", "cfg3_random"):
         from kleene.evaluation.scorers import GrammarScorer
 

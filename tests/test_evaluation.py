@@ -20,6 +20,7 @@ SMALL = {
     "eca": dict(seq_length=6, sample_width=16, width=64, horizon=64),
     "life": dict(size=6),
     "mqar": dict(input_seq_len=64, num_kv_pairs=4, vocab_size=128),
+    "dyck": dict(k=2, length=10),
 }
 
 
@@ -159,6 +160,18 @@ def test_torch_module_runs_on_its_device_without_gradients():
     task = kleene.tasks.get("markov", length=16)
     result = kleene.evaluate(Uniform(), task, num=8, seed=0)
     assert result.metrics[16]["cross_entropy"] == pytest.approx(math.log(2), abs=1e-6)
+
+
+def test_dyck_truth_counts_completions():
+    from evaluation_oracles import dyck_next_law
+
+    from kleene.evaluation.scorers import DyckScorer
+
+    for k, length in ((1, 12), (2, 8), (3, 10)):
+        task = kleene.tasks.get("dyck", k=k, length=length)
+        batch = task.batch(30, seed=1)
+        want = dyck_next_law(k, length, batch.tokens.astype(np.int64))
+        assert np.abs(DyckScorer(task).truth(batch) - want).max() < 1e-12
 
 
 def test_grammar_truth_equals_prefix_probability_ratios():

@@ -321,6 +321,79 @@ class GrammarScorer(Scorer):
         self._add("generation_accuracy", accepted.astype(np.float64), np.ones(accepted.shape, bool))
 
 
+class DyckScorer(Scorer):
+    """Dyck-k strings uniform over a fixed length (task ``dyck``): KL to the exact next-token
+    law, which counts the completions of each prefix, and validity of greedy predictions."""
+
+    position_curves = ("kl",)
+    metrics = (
+        Metric(
+            "kl",
+            "mean over positions with a next token of KL(true next-token law || model) in "
+            "nats; the truth is #completions(prefix + a) / #completions(prefix) under the "
+            "uniform law on balanced strings of the task's length",
+            0.0,
+        ),
+        Metric("cross_entropy", "mean -log q(next token), in nats", "n/a"),
+        Metric(
+            "valid_accuracy",
+            "fraction of positions whose greedy prediction keeps the prefix completable",
+            1.0,
+            True,
+        ),
+    )
+
+    def update(self, batch: Batch, logp: np.ndarray) -> None:
+        truth = self.truth(batch)
+        nxt, mask = next_token_view(batch)
+        self._add("kl", xlogy_kl(truth, safe_log(truth), np.where(truth > 0, logp, 0.0)), mask)
+        self._add("cross_entropy", -gather(logp, nxt), mask)
+        valid = np.take_along_axis(truth, logp.argmax(-1)[..., None], -1)[..., 0] > 0
+        self._add("valid_accuracy", valid.astype(np.float64), mask)
+
+    def truth(self, batch: Batch) -> np.ndarray:
+        """``[B, T, 2k]``: the law of the token after ``tokens[:t+1]`` (zero at the end)."""
+        k = self.task.k
+        tokens = batch.tokens.astype(np.int64)
+        b, t_len = tokens.shape
+        rows = np.arange(b)
+        stack = np.zeros((b, t_len + 1), np.int64)
+        depth = np.zeros(b, np.int64)
+        top = np.full((b, t_len), -1)
+        for t in range(t_len):  # stack tops, vectorised over the batch
+            opening = tokens[:, t] < k
+            stack[rows, depth] = np.where(opening, tokens[:, t], stack[rows, depth])
+            depth = depth + np.where(opening, 1, -1)
+            top[:, t] = np.where(depth > 0, stack[rows, np.maximum(depth - 1, 0)], -1)
+        d = batch.labels["depth"].astype(np.int64)
+        r = t_len - 1 - np.arange(t_len)[None, :]  # tokens still to come after position t
+        here = _log_completions(d, r, k)
+        p_open = np.exp(_log_completions(d + 1, r - 1, k) - here)
+        p_close = np.exp(_log_completions(d - 1, r - 1, k) - here)
+        out = np.zeros((b, t_len, 2 * k))
+        out[..., :k] = p_open[..., None]
+        bb, tt = np.nonzero(top >= 0)  # the one closing bracket that matches the stack top
+        out[bb, tt, top[bb, tt] + k] = p_close[bb, tt]
+        out[:, r[0] <= 0] = 0.0
+        return out
+
+
+def _log_completions(d: np.ndarray, r: np.ndarray, k: int) -> np.ndarray:
+    """log of the number of ways to close depth ``d`` in exactly ``r`` more tokens with ``k``
+    bracket types: ballot paths ``C(r, m) (d + 1) / (m + 1)``, ``m = (r + d) / 2``, times
+    ``k`` per opening bracket among them; ``-inf`` where impossible."""
+    from scipy.special import gammaln
+
+    d, r = np.broadcast_arrays(d, r)
+    ok = (d >= 0) & (r >= d) & ((r - d) % 2 == 0)
+    dd, rr = np.where(ok, d, 0), np.where(ok, r, 0)
+    m = (rr + dd) // 2
+    log_paths = (
+        gammaln(rr + 1) - gammaln(m + 1) - gammaln(rr - m + 1) + np.log(dd + 1) - np.log(m + 1)
+    )
+    return np.where(ok, log_paths + (rr - dd) / 2 * np.log(k), -np.inf)
+
+
 class Seq2SeqScorer(Scorer):
     """DeepMind's Chomsky-hierarchy transduction tasks: the suite's per-position accuracy on
     the scored output positions, and whole-sequence accuracy."""
@@ -507,6 +580,7 @@ SCORERS: dict[str, type[Scorer]] = {
     "regbench": RegbenchScorer,
     "cfg3": GrammarScorer,
     "cfg3_random": GrammarScorer,
+    "dyck": DyckScorer,
     "eca": CellScorer,
     "life": CellScorer,
     **dict.fromkeys(
