@@ -28,8 +28,12 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
-import torch
-from torch.utils.data import Dataset, IterableDataset, get_worker_info
+
+try:
+    import torch
+    from torch.utils.data import Dataset, IterableDataset, get_worker_info
+except ImportError as e:  # pragma: no cover - depends on the environment
+    raise ImportError("kleene.data needs PyTorch: pip install 'kleene[torch]'") from e
 
 from .batch import Batch
 from .tasks import Task

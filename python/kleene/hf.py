@@ -32,11 +32,6 @@ except ImportError as e:  # pragma: no cover - depends on the environment
     raise ImportError("kleene.hf needs Hugging Face datasets: pip install 'kleene[hf]'") from e
 
 
-def available() -> bool:
-    """True: importing this module succeeded, so ``datasets`` is installed."""
-    return True
-
-
 def _feature(dtype: np.dtype, shape: tuple[int, ...]) -> Any:
     feature: Any = datasets.Value(str(dtype))
     for size in reversed(shape):

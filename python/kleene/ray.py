@@ -31,11 +31,6 @@ except ImportError as e:  # pragma: no cover - depends on the environment
     raise ImportError("kleene.ray needs Ray Data: pip install 'kleene[ray]'") from e
 
 
-def available() -> bool:
-    """True: importing this module succeeded, so Ray Data is installed."""
-    return True
-
-
 def _read_blocks(config: dict[str, Any], seed: int, ranges: list[tuple[int, int]]) -> Iterator[Any]:
     """Generates each (first, count) range in the worker and yields it as one block."""
     task = _tasks.get(config["task"], **{k: v for k, v in config.items() if k != "task"})
