@@ -10,7 +10,8 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 "$py" -m pip install -q --disable-pip-version-check "auditwheel>=6"
-"$bin/maturin" build -q --release --out "$work/dist"
+# The same interpreter as `maturin develop`, so cargo reuses its release build.
+"$bin/maturin" build -q --release -i "$py" --out "$work/dist"
 wheel="$(ls "$work"/dist/kleene-*.whl)"
 echo "built $(basename "$wheel")"
 case "$(basename "$wheel")" in

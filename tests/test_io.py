@@ -310,12 +310,19 @@ def test_full_tmpfs_gives_one_line_and_leaves_nothing(tmp_path: Path):
             assert res.returncode == 2
             lines = res.stderr.strip().splitlines()
             assert len(lines) == 1 and lines[0].startswith("kleene: error:"), res.stderr
-            assert "No space left" in lines[0] or "ENOSPC" in lines[0], lines[0]
+            # .npz is refused up front (its size is known); the others fail mid-stream
+            assert "No space left" in lines[0] or "free disk" in lines[0], lines[0]
             leftovers = [p for p in mnt.rglob("*") if p.is_file()]
             assert leftovers == [], leftovers
             subprocess.run(["rm", "-rf", str(mnt / "d")], check=True)
     finally:
         subprocess.run(["umount", str(mnt)], check=True)
+
+
+def test_an_npz_larger_than_the_free_disk_is_refused_up_front(tmp_path: Path):
+    with pytest.raises(ValueError, match="free disk"):
+        kleene.write(MARKOV, seed=0, num=10**13, out=tmp_path / "huge.npz")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_peak_memory_is_flat_for_a_large_npz(tmp_path: Path):

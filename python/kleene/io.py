@@ -570,9 +570,37 @@ class _Counter:
 
 def _write_file(job: _Job, path: Path, progress: ProgressFn | None) -> dict[str, Any]:
     job = replace(job, fmt=format_of(path, job.fmt))
+    if job.fmt == "npz":
+        _check_disk_space(job, path)
     counter = _Counter(progress, 1)
     job.write_range(path, job.start, job.start + job.num, counter.batch)
     return {"items": job.num, "tokens": counter.tokens, "path": str(path), "manifest": None}
+
+
+def _check_disk_space(job: _Job, path: Path) -> None:
+    """Refuses an ``.npz`` that cannot fit: it is written twice (spill files, then the zip),
+    and its size is known exactly from one item."""
+    item = sum(
+        np.dtype(c["dtype"]).itemsize * int(np.prod(c["shape"])) for c in job.columns().values()
+    )
+    need = 2 * item * job.num
+    try:
+        free = shutil.disk_usage(path.parent if str(path.parent) else ".").free
+    except OSError:
+        return  # the open will report the problem
+    if need > free:
+        raise ValueError(
+            f"{str(path)!r} needs about {_size(need)} of free disk while it is written "
+            f"({_size(item * job.num)} for the file), but only {_size(free)} is free; "
+            f"free some space or write parquet shards (--out DIR/), which are smaller"
+        )
+
+
+def _size(nbytes: float) -> str:
+    for scale, unit in ((1e12, "TB"), (1e9, "GB"), (1e6, "MB")):
+        if nbytes >= scale:
+            return f"{nbytes / scale:.1f} {unit}"
+    return f"{nbytes / 1e3:.1f} kB"
 
 
 def _shard_name(k: int, count: int, fmt: str) -> str:
