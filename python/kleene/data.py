@@ -148,7 +148,7 @@ class TaskIterableDataset(IterableDataset):
 
     def blocks(self) -> Iterator[list[tuple[int, int]]]:
         """This (rank, worker)'s blocks in order, each as runs of (first index, count): one
-        run, or two where a padded block wraps around to the start of the range."""
+        run, or more where a padded block wraps around to the start of the range."""
         rank, ranks = _rank_info(self.rank, self.world_size)
         worker = get_worker_info()
         worker_id, workers = (worker.id, worker.num_workers) if worker is not None else (0, 1)
