@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from kleene import tasks
-from kleene.cli import main
+from kleene.cli import Progress, main
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -185,3 +185,12 @@ def test_full_disk_mid_stream_is_one_line_and_leaves_nothing(out: str, tmp_path:
     assert res.returncode == 2
     assert res.stderr.strip().splitlines() == ["kleene: error: [Errno 28] No space left on device"]
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_progress_shows_items_and_shards(capsys):
+    progress = Progress(1000, "markov", shards=4, enabled=True)
+    progress.update(500, 128_000, 2, 4)
+    progress.finish()
+    err = capsys.readouterr().err
+    assert "500/1,000 items" in err and "shards 2/4" in err and "tokens/s" in err
+    assert err.endswith("\n")

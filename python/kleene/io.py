@@ -171,15 +171,19 @@ class DatasetWriter:
         self.label_dtype = _check_label_dtype(label_dtype)
         if self.fmt == "parquet":
             _require_pyarrow()
-        self._out = AtomicFile(self.path)
         sink = {"npz": _NpzSink, "jsonl": _JsonlSink, "parquet": _ParquetSink}[self.fmt]
-        try:
-            self._sink = sink(self._out, config, pad_id)
-        except BaseException:
-            self._out.discard()
-            raise
-        self._signals: Any = sigterm_raises()
+        self._signals: Any = sigterm_raises()  # before the file exists, so no gap
         self._signals.__enter__()
+        try:
+            self._out = AtomicFile(self.path)
+            try:
+                self._sink = sink(self._out, config, pad_id)
+            except BaseException:
+                self._out.discard()
+                raise
+        except BaseException:
+            self._restore_signals()
+            raise
 
     def __enter__(self) -> DatasetWriter:
         return self
@@ -476,12 +480,14 @@ def write(
     _check_label_dtype(label_dtype)
     job = _Job(task, seed, start, num, fmt, chunk, label_dtype, threads)
     sharded = shard_size is not None or str(out).endswith(("/", os.sep)) or Path(out).is_dir()
-    if not sharded:
-        if num_shards != 1 or shard_index != 0:
-            raise ValueError("--shard-index/--num-shards need a directory output (--out DIR/)")
-        return _write_file(job, Path(out), progress)
-    job = replace(job, fmt=fmt or "parquet")
-    return _write_shards(job, Path(out), shard_size or 100_000, shard_index, num_shards, progress)
+    if not sharded and (num_shards != 1 or shard_index != 0):
+        raise ValueError("--shard-index/--num-shards need a directory output (--out DIR/)")
+    with sigterm_raises():  # also between shards: a scheduler's SIGTERM ends with one line
+        if not sharded:
+            return _write_file(job, Path(out), progress)
+        job = replace(job, fmt=fmt or "parquet")
+        size = shard_size or 100_000
+        return _write_shards(job, Path(out), size, shard_index, num_shards, progress)
 
 
 def _check_count(name: str, value: Any, low: int) -> None:
