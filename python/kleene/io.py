@@ -131,14 +131,14 @@ class AtomicFile:
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Writes ``data`` to ``path`` atomically (nothing is left behind on failure)."""
-    out = AtomicFile(path)
-    try:
-        with sigterm_raises():
+    with sigterm_raises():
+        out = AtomicFile(path)
+        try:
             out.file.write(data)
             out.commit()
-    except BaseException:
-        out.discard()
-        raise
+        except BaseException:
+            out.discard()
+            raise
 
 
 # -- one file -------------------------------------------------------------------------------
