@@ -42,21 +42,21 @@ def _feature(dtype: np.dtype, shape: tuple[int, ...]) -> Any:
 def features(task: Task, label_dtype: str | None = None) -> datasets.Features:
     """The typed columns of ``task``: ``tokens``, ``lengths``, ``indices`` and its labels, with
     fixed lengths for every per-item axis (``bayes [T, V]`` is a list of T lists of V)."""
-    from .io import _stored_arrays
+    from .io import stored_arrays
 
-    probe = _stored_arrays(task.batch(1, seed=0), label_dtype)
+    probe = stored_arrays(task.batch(1, seed=0), label_dtype)
     return datasets.Features({k: _feature(v.dtype, v.shape[1:]) for k, v in probe.items()})
 
 
 def _rows(
     config: dict[str, Any], seed: int, blocks: list[tuple[int, int]], label_dtype: str | None
 ) -> Iterator[dict[str, Any]]:
-    from .io import _stored_arrays
+    from .io import stored_arrays
 
     params = {k: v for k, v in config.items() if k != "task"}
     task = _tasks.get(config["task"], **params)
     for first, count in blocks:
-        arrays = _stored_arrays(task.batch(count, seed, first, threads=1), label_dtype)
+        arrays = stored_arrays(task.batch(count, seed, first, threads=1), label_dtype)
         for i in range(count):
             yield {k: v[i] for k, v in arrays.items()}
 

@@ -197,7 +197,7 @@ class DatasetWriter:
     def write(self, batch: Batch) -> None:
         """Appends the rows of ``batch``."""
         try:
-            self._sink.write(_stored_arrays(batch, self.label_dtype))
+            self._sink.write(stored_arrays(batch, self.label_dtype))
         except BaseException:
             self.abort()
             raise
@@ -232,7 +232,7 @@ def _check_label_dtype(label_dtype: str | None) -> str | None:
     return label_dtype
 
 
-def _stored_arrays(batch: Batch, label_dtype: str | None) -> dict[str, np.ndarray]:
+def stored_arrays(batch: Batch, label_dtype: str | None) -> dict[str, np.ndarray]:
     """The arrays as stored: floating-point labels cast to ``label_dtype`` when given."""
     arrays = batch.arrays()
     if label_dtype is None:
@@ -553,7 +553,7 @@ class _Job:
     def columns(self) -> dict[str, dict[str, Any]]:
         """Name, stored dtype and per-item shape of every column."""
         probe = self.task.batch(min(1, self.num), self.seed, self.start)
-        stored = _stored_arrays(probe, self.label_dtype)
+        stored = stored_arrays(probe, self.label_dtype)
         return {n: {"dtype": str(a.dtype), "shape": list(a.shape[1:])} for n, a in stored.items()}
 
 
