@@ -122,6 +122,8 @@ def test_show_and_tasks_print_readable_text():
         (["generate", "markov", "--format", "jsonl", "--out", "a.npz"], "contradicts"),
         (["generate", "markov", "--num", "-1"], "--num"),
         (["generate", "markov", "--num-shards", "2", "--out", "a.npz"], "directory"),
+        (["generate", "markov", "--jobs", "2", "--out", "a.npz"], "directory"),
+        (["generate", "markov", "--jobs", "0", "--out", "d/"], "jobs"),
         (["generate", "markov", "--label-dtype", "int8"], "--label-dtype"),
         (["render"], "required"),
         (["render", "eca", "--bogus", "--out", "a.png"], "unrecognized"),

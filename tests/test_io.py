@@ -154,9 +154,10 @@ def test_shards_manifest_and_load(tmp_path: Path):
     assert_batch_equal(ds.read(), task.batch(1003, seed=4))
 
 
-def test_shards_are_identical_for_threads_and_two_processes(tmp_path: Path):
+def test_shards_are_identical_for_threads_jobs_and_two_processes(tmp_path: Path):
     assert shard_run(tmp_path / "one").returncode == 0
     assert shard_run(tmp_path / "two", env={"KLEENE_NUM_THREADS": "2"}).returncode == 0
+    assert shard_run(tmp_path / "jobs", "--jobs", "3").returncode == 0
     procs = [
         subprocess.Popen(
             [
@@ -191,6 +192,7 @@ def test_shards_are_identical_for_threads_and_two_processes(tmp_path: Path):
     one = tree(tmp_path / "one")
     assert tree(tmp_path / "two") == one
     assert tree(tmp_path / "split") == one
+    assert tree(tmp_path / "jobs") == one
 
 
 def test_killed_run_resumes_to_the_same_manifest(tmp_path: Path):
@@ -247,7 +249,7 @@ def test_incomplete_directory_is_not_loaded(tmp_path: Path):
 @pytest.mark.parametrize("out", ["big.npz", "big.jsonl", "big.parquet", "d/"])
 def test_sigterm_during_a_write_leaves_nothing_partial(out, tmp_path: Path):
     args = ["generate", "markov", "--num", "5000000", "--chunk", "256"]
-    args += ["--shard-size", "2000"] if out == "d/" else []
+    args += ["--shard-size", "2000", "--jobs", "2"] if out == "d/" else []
     proc = subprocess.Popen(
         [sys.executable, "-m", "kleene.cli", *args, "--out", f"{tmp_path}/{out}"],
         stderr=subprocess.PIPE,
@@ -285,6 +287,18 @@ def test_full_disk_leaves_nothing_and_raises_enospc(fmt, tmp_path: Path, monkeyp
         kleene.write(MARKOV, seed=0, num=3000, out=tmp_path / f"a.{fmt}", chunk=500)
     assert info.value.errno == errno.ENOSPC
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failing_shard_stops_the_parallel_writers_and_leaves_no_partial_file(
+    tmp_path: Path, monkeypatch
+):
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full on this system")
+    monkeypatch.setattr(io, "_open_for_write", dev_full)
+    with pytest.raises(OSError) as info:
+        kleene.write(MARKOV, seed=0, num=20000, out=f"{tmp_path}/d/", shard_size=2000, jobs=3)
+    assert info.value.errno == errno.ENOSPC
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
 
 
 def test_full_tmpfs_gives_one_line_and_leaves_nothing(tmp_path: Path):

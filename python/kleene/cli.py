@@ -77,6 +77,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     gen.add_argument("--shard-index", type=int, default=0, help="this process's share (0-based)")
     gen.add_argument("--num-shards", type=int, default=1, help="processes sharing the shards")
+    gen.add_argument("--jobs", type=int, default=1, help="shards written at once (threads)")
     gen.add_argument(
         "--label-dtype", choices=io.LABEL_DTYPES, help="store floating-point labels at this dtype"
     )
@@ -164,6 +165,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         shard_size=args.shard_size,
         shard_index=args.shard_index,
         num_shards=args.num_shards,
+        jobs=args.jobs,
         progress=progress.update,
     )
     progress.finish()

@@ -33,6 +33,7 @@ import signal
 import threading
 import zipfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -451,6 +452,7 @@ def write(
     shard_size: int | None = None,
     shard_index: int = 0,
     num_shards: int = 1,
+    jobs: int = 1,
     progress: ProgressFn | None = None,
 ) -> dict[str, Any]:
     """Writes items ``start .. start+num`` of ``task``'s stream ``seed`` to ``out``.
@@ -469,6 +471,8 @@ def write(
         chunk: items generated per call (one parquet row group each).
         threads: generation threads.
         label_dtype: ``"float16"`` halves the size of floating-point labels.
+        jobs: shards written at once, each on its own thread (generation then uses one
+            thread per shard unless ``threads`` says otherwise). The bytes do not change.
         progress: called after every chunk (see :data:`ProgressFn`).
 
     Returns:
@@ -480,14 +484,14 @@ def write(
     _check_label_dtype(label_dtype)
     job = _Job(task, seed, start, num, fmt, chunk, label_dtype, threads)
     sharded = shard_size is not None or str(out).endswith(("/", os.sep)) or Path(out).is_dir()
-    if not sharded and (num_shards != 1 or shard_index != 0):
-        raise ValueError("--shard-index/--num-shards need a directory output (--out DIR/)")
+    if not sharded and (num_shards != 1 or shard_index != 0 or jobs != 1):
+        raise ValueError("--shard-index/--num-shards/--jobs need a directory output (--out DIR/)")
     with sigterm_raises():  # also between shards: a scheduler's SIGTERM ends with one line
         if not sharded:
             return _write_file(job, Path(out), progress)
         job = replace(job, fmt=fmt or "parquet")
         size = shard_size or 100_000
-        return _write_shards(job, Path(out), size, shard_index, num_shards, progress)
+        return _write_shards(job, Path(out), size, shard_index, num_shards, jobs, progress)
 
 
 def _check_count(name: str, value: Any, low: int) -> None:
@@ -558,18 +562,30 @@ class _Job:
 
 
 class _Counter:
-    """Counts items and tokens for the progress callback."""
+    """Counts items, tokens and shards for the progress callback (from any writer thread),
+    and tells every writer to stop once one has failed."""
 
     def __init__(self, progress: ProgressFn | None, shards: int) -> None:
         self.progress, self.shards = progress, shards
         self.items = self.tokens = self.done = 0
+        self.stop = threading.Event()
+        self._lock = threading.Lock()
 
     def batch(self, batch: Batch) -> None:
-        self.items += len(batch)
-        self.tokens += int(batch.lengths.sum())
-        self.report()
+        if self.stop.is_set():
+            raise Terminated("stopped because another shard failed")
+        with self._lock:
+            self.items += len(batch)
+            self.tokens += int(batch.lengths.sum())
+            self._report()
 
-    def report(self) -> None:
+    def shard_done(self, skipped_items: int = 0) -> None:
+        with self._lock:
+            self.items += skipped_items
+            self.done += 1
+            self._report()
+
+    def _report(self) -> None:
         if self.progress is not None:
             self.progress(self.items, self.tokens, self.done, self.shards)
 
@@ -631,6 +647,7 @@ def _write_shards(
     shard_size: int,
     shard_index: int,
     num_shards: int,
+    jobs: int,
     progress: ProgressFn | None,
 ) -> dict[str, Any]:
     if job.fmt not in FORMATS:
@@ -639,6 +656,7 @@ def _write_shards(
         _require_pyarrow()
     _check_count("shard_size", shard_size, 1)
     _check_count("num_shards", num_shards, 1)
+    _check_count("jobs", jobs, 1)
     if not 0 <= shard_index < num_shards:
         raise ValueError(f"--shard-index must be in [0, {num_shards - 1}], got {shard_index}")
     identity = job.identity(shard_size)
@@ -652,27 +670,31 @@ def _write_shards(
     _refuse_other_dataset(root, key)
     mine = range(shard_index, count, num_shards)
     counter = _Counter(progress, len(mine))
-    for k in mine:
+    if jobs > 1 and job.threads is None:
+        job = replace(job, threads=1)  # the parallelism is across shards
+
+    def write_shard(k: int) -> None:
         lo = job.start + k * shard_size
         hi = job.start + min((k + 1) * shard_size, job.num)
-        name = _shard_name(k, count, job.fmt)
+        name = _shard_name(k, count, str(job.fmt))
         if _shard_is_done(root, name, key):
-            counter.items += hi - lo
-        else:
-            _remove_stale_temporaries(root, name)
-            job.write_range(root / name, lo, hi, counter.batch)
-            record = {
-                "file": name,
-                "start": lo,
-                "stop": hi,
-                "rows": hi - lo,
-                "bytes": (root / name).stat().st_size,
-                "sha256": _sha256(root / name),
-                "key": key,
-            }
-            atomic_write_bytes(parts / f"{name}.json", json.dumps(record).encode())
-        counter.done += 1
-        counter.report()
+            counter.shard_done(skipped_items=hi - lo)
+            return
+        _remove_stale_temporaries(root, name)
+        job.write_range(root / name, lo, hi, counter.batch)
+        record = {
+            "file": name,
+            "start": lo,
+            "stop": hi,
+            "rows": hi - lo,
+            "bytes": (root / name).stat().st_size,
+            "sha256": _sha256(root / name),
+            "key": key,
+        }
+        atomic_write_bytes(parts / f"{name}.json", json.dumps(record).encode())
+        counter.shard_done()
+
+    _run_all(write_shard, list(mine), jobs, counter.stop)
     manifest = _finish_manifest(job, root, identity, key, count)
     return {
         "items": counter.items,
@@ -680,6 +702,27 @@ def _write_shards(
         "path": str(root),
         "manifest": manifest,
     }
+
+
+def _run_all(fn: Callable[[int], None], items: list[int], jobs: int, stop: threading.Event) -> None:
+    """``fn(item)`` for every item, on ``jobs`` threads. On the first failure (or SIGTERM in
+    the waiting main thread) the others are told to stop and are waited for, so each removes
+    its partial file before the error propagates."""
+    if jobs == 1:
+        for item in items:
+            fn(item)
+        return
+    with ThreadPoolExecutor(jobs) as pool:
+        futures = [pool.submit(fn, item) for item in items]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:
+            stop.set()
+            for future in futures:
+                future.cancel()
+            wait(futures)
+            raise
 
 
 def _shard_is_done(root: Path, name: str, key: str) -> bool:
