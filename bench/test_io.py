@@ -37,16 +37,19 @@ def test_generation_alone(benchmark):
     )
 
 
-@pytest.mark.parametrize("threads", [1, 2])
-def test_kleene_write_parquet_shards(benchmark, tmp_path: Path, threads):
+@pytest.mark.parametrize(("threads", "jobs"), [(1, 1), (2, 1), (1, 2)])
+def test_kleene_write_parquet_shards(benchmark, tmp_path: Path, threads, jobs):
     declare(
-        benchmark, group=GROUP, impl=f"kleene write, parquet shards ({threads} threads)", items=NUM
+        benchmark,
+        group=GROUP,
+        impl=f"kleene write, parquet shards ({threads} threads, {jobs} jobs)",
+        items=NUM,
     )
     out = tmp_path / "d"
 
     def run():
         shutil.rmtree(out, ignore_errors=True)
-        kleene.write(TASK, 0, NUM, f"{out}/", shard_size=50_000, threads=threads)
+        kleene.write(TASK, 0, NUM, f"{out}/", shard_size=50_000, threads=threads, jobs=jobs)
 
     benchmark.pedantic(run, rounds=3, iterations=1)
     _mb_per_s(benchmark, out)
