@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 py="${KLEENE_PYTHON:-.venv/bin/python}"
-bin="$(dirname "$py")"
+bin="$(cd "$(dirname "$py")" && pwd)"
+py="$bin/$(basename "$py")"  # absolute, as `maturin develop` sees it
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
