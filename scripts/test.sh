@@ -22,5 +22,8 @@ cargo test -q
 echo "== build kleene into $venv"
 VIRTUAL_ENV="$(cd "$venv" && pwd)" "$venv/bin/maturin" develop -q --release -E test
 
+echo "== wheel: manylinux abi3, installed into a fresh venv without Rust"
+KLEENE_PYTHON="$py" bash scripts/check_wheel.sh
+
 echo "== pytest"
 exec "$py" -m pytest -q "$@"

@@ -11,6 +11,7 @@ from . import _core, tasks
 from . import automata as automata
 from . import cellular as cellular
 from . import grammars as grammars
+from . import io as io
 from . import markov as markov
 from . import recall as recall
 from . import tokbias as tokbias
@@ -19,6 +20,7 @@ from .batch import IGNORE_INDEX, Batch, Vocabulary
 from .cellular import ECA, Life
 from .evaluation import EvalResult, evaluate
 from .grammars import Grammar
+from .io import load, write
 
 __version__: str = _core.__version__
 
@@ -36,8 +38,11 @@ __all__ = [
     "cellular",
     "evaluate",
     "grammars",
+    "io",
+    "load",
     "markov",
     "recall",
     "tasks",
     "tokbias",
+    "write",
 ]

@@ -5,6 +5,7 @@ Examples::
     kleene tasks
     kleene generate                                   # 10,000 items of the default task
     kleene generate markov --set order=2 --num 100000 --seed 1 --out a.npz
+    kleene generate markov --num 10000000 --out data/ --shard-size 1000000   # parquet shards
     kleene show markov --set vocab_size=3 --num 3
     kleene evaluate parity --model models.py:rnn --lengths 16,64,256 --report out/
 """
@@ -18,9 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import tasks
+from . import io, tasks
 from .evaluation.command import add_evaluate_parser, cmd_evaluate
-from .io import FORMATS, DatasetWriter, format_of
 
 DEFAULT_TASK = "markov"
 
@@ -67,9 +67,22 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_task_options(gen)
     gen.add_argument("--num", type=int, default=10_000, help="number of items (default 10000)")
     gen.add_argument("--start", type=int, default=0, help="stream index of the first item")
-    gen.add_argument("--out", help="output file (default TASK-seedS.npz)")
-    gen.add_argument("--format", choices=FORMATS, help="default: from the --out suffix")
+    gen.add_argument(
+        "--out", help="output file, or directory (DIR/) for shards (default TASK-seedS.npz)"
+    )
+    gen.add_argument(
+        "--format", choices=io.FORMATS, help="default: the --out suffix; parquet for shards"
+    )
     gen.add_argument("--chunk", type=int, default=4096, help="items generated per call")
+    gen.add_argument(
+        "--shard-size", type=int, help="items per shard (writes shards into the --out directory)"
+    )
+    gen.add_argument("--shard-index", type=int, default=0, help="this process's share (0-based)")
+    gen.add_argument("--num-shards", type=int, default=1, help="processes sharing the shards")
+    gen.add_argument("--jobs", type=int, default=1, help="shards written at once (threads)")
+    gen.add_argument(
+        "--label-dtype", choices=io.LABEL_DTYPES, help="store floating-point labels at this dtype"
+    )
     gen.add_argument("--threads", type=int, help="threads (default KLEENE_NUM_THREADS or all)")
     gen.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -115,7 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, TypeError, OSError) as e:
         _fail(str(e))
     except KeyboardInterrupt:
-        _fail("interrupted")
+        _fail("interrupted; partial output removed")
+    except io.Terminated as e:
+        _fail(str(e))
     return 0
 
 
@@ -133,29 +148,41 @@ def cmd_generate(args: argparse.Namespace) -> int:
     task = tasks.get(args.task, **parse_settings(args.set))
     if args.num < 0 or args.chunk < 1:
         raise ValueError("--num must be >= 0 and --chunk >= 1")
-    out = Path(args.out or f"{task.name}-seed{args.seed}.npz")
-    fmt = format_of(out, args.format)
-    progress = Progress(args.num, task.name, enabled=not args.quiet and sys.stderr.isatty())
-    config = {**task.config, "seed": args.seed, "start": args.start}
-    tokens = 0
-    gen_time = 0.0
+    out = args.out or f"{task.name}-seed{args.seed}.npz"
+    mine, shards = args.num, 1
+    if args.shard_size and args.shard_size > 0 and args.num_shards > 0:
+        shards = -(-args.num // args.shard_size)
+        mine = sum(
+            min(args.shard_size, args.num - k * args.shard_size)
+            for k in range(args.shard_index, shards, args.num_shards)
+        )
+    progress = Progress(mine, task.name, shards, not args.quiet and sys.stderr.isatty())
     began = time.perf_counter()
-    with DatasetWriter(out, fmt, config) as writer:
-        for lo in range(0, args.num, args.chunk):
-            n = min(args.chunk, args.num - lo)
-            t0 = time.perf_counter()
-            batch = task.batch(n, args.seed, args.start + lo, threads=args.threads)
-            gen_time += time.perf_counter() - t0
-            tokens += int(batch.lengths.sum())
-            writer.write(batch)
-            progress.update(n, tokens)
+    result = io.write(
+        task,
+        args.seed,
+        args.num,
+        out,
+        start=args.start,
+        fmt=args.format,
+        chunk=args.chunk,
+        threads=args.threads,
+        label_dtype=args.label_dtype,
+        shard_size=args.shard_size,
+        shard_index=args.shard_index,
+        num_shards=args.num_shards,
+        jobs=args.jobs,
+        progress=progress.update,
+    )
     progress.finish()
     total = time.perf_counter() - began
     print(
-        f"wrote {args.num:,} items of {task.name} ({tokens:,} tokens, config {task.config_hash}) "
-        f"to {out} in {total:.2f} s; generation {_rate(tokens, gen_time)} tokens/s, "
-        f"overall {_rate(tokens, total)} tokens/s"
+        f"wrote {result['items']:,} items of {task.name} ({result['tokens']:,} tokens "
+        f"generated, config {task.config_hash}) to {result['path']} in {total:.2f} s; "
+        f"{_rate(result['tokens'], total)} tokens/s"
     )
+    if result["manifest"] is None and Path(result["path"]).is_dir():
+        print("manifest.json is written when the last process finishes its shards")
     return 0
 
 
@@ -171,11 +198,9 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_render(argv: list[str]) -> int:
-    try:
-        from .render import render_main  # type: ignore[attr-defined]
-    except ImportError:
-        raise ValueError("rendering is not available in this build of kleene") from None
-    return int(render_main(argv) or 0)
+    from .render import render_main
+
+    return int(render_main(argv, parser_class=_Parser) or 0)
 
 
 def _rate(count: float, seconds: float) -> str:
@@ -187,22 +212,22 @@ def _rate(count: float, seconds: float) -> str:
 
 
 class Progress:
-    """A one-line progress bar on stderr (only when it is a terminal)."""
+    """A one-line progress bar on stderr (only when it is a terminal): items and shards."""
 
-    def __init__(self, total: int, label: str, enabled: bool = True, width: int = 30) -> None:
-        self.total, self.label, self.enabled, self.width = total, label, enabled, width
-        self.done = 0
+    def __init__(self, total: int, label: str, shards: int, enabled: bool, width: int = 30):
+        self.total, self.label, self.shards = total, label, shards
+        self.enabled, self.width = enabled, width
         self.began = time.perf_counter()
 
-    def update(self, n: int, tokens: int) -> None:
-        self.done += n
+    def update(self, items: int, tokens: int, shards_done: int, shards_mine: int) -> None:
         if not self.enabled:
             return
-        frac = self.done / self.total if self.total else 1.0
-        bar = "#" * int(frac * self.width)
+        frac = items / self.total if self.total else 1.0
+        bar = "#" * int(min(frac, 1.0) * self.width)
         elapsed = time.perf_counter() - self.began
+        shard_part = f" shards {shards_done}/{shards_mine}" if self.shards > 1 else ""
         sys.stderr.write(
-            f"\r{self.label} [{bar:<{self.width}}] {self.done:,}/{self.total:,} "
+            f"\r{self.label} [{bar:<{self.width}}] {items:,}/{self.total:,} items{shard_part} "
             f"{_rate(tokens, elapsed)} tokens/s"
         )
         sys.stderr.flush()

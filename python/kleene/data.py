@@ -3,9 +3,13 @@
 Both datasets generate data on the fly, deterministically: item ``i`` is the same whatever the
 number of DataLoader workers or distributed ranks.
 
-- :class:`TaskIterableDataset` splits the stream into blocks of ``block_size`` consecutive items
-  and deals the blocks round-robin over every (rank, worker) pair: no item is produced twice and
-  none is skipped. Set ``batch_size`` to get whole batches per step (use
+- :class:`TaskIterableDataset` splits the stream into blocks of ``block_size`` consecutive items,
+  deals the blocks round-robin over distributed ranks, and each rank's blocks round-robin over
+  its DataLoader workers. With one rank every item is produced once. With several ranks every
+  rank gets the same number of full blocks (so DDP never waits at a collective): ``tail="pad"``
+  fills the last blocks by wrapping around to the start of the range (some items appear twice,
+  as with ``DistributedSampler``), ``tail="drop"`` leaves out the last ``num mod (ranks x
+  block)`` items. Set ``batch_size`` to get whole batches per step (use
   ``DataLoader(dataset, batch_size=None)``).
 - :class:`TaskDataset` is map-style over a fixed range of the stream.
 
@@ -24,8 +28,12 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
-import torch
-from torch.utils.data import Dataset, IterableDataset, get_worker_info
+
+try:
+    import torch
+    from torch.utils.data import Dataset, IterableDataset, get_worker_info
+except ImportError as e:  # pragma: no cover - depends on the environment
+    raise ImportError("kleene.data needs PyTorch: pip install 'kleene[torch]'") from e
 
 from .batch import Batch
 from .tasks import Task
@@ -39,13 +47,34 @@ def _distributed_rank() -> tuple[int, int] | None:
     return None
 
 
-def _shard_info(rank: int | None, world_size: int | None) -> tuple[int, int]:
-    """(shard index, shard count) over distributed ranks x DataLoader workers."""
+TAILS = ("pad", "drop")
+"""How :class:`TaskIterableDataset` evens out ranks: wrap around, or leave the tail out."""
+
+
+def _rank_info(rank: int | None, world_size: int | None) -> tuple[int, int]:
+    """(rank, world size): the given ones, else the process group's, else (0, 1)."""
     if rank is None or world_size is None:
-        rank, world_size = _distributed_rank() or (0, 1)
-    worker = get_worker_info()
-    worker_id, workers = (worker.id, worker.num_workers) if worker is not None else (0, 1)
-    return rank * workers + worker_id, world_size * workers
+        return _distributed_rank() or (0, 1)
+    return rank, world_size
+
+
+def _wrapped_runs(lo: int, hi: int, num: int | None) -> Iterator[tuple[int, int]]:
+    """Positions ``lo .. hi`` of the range taken modulo ``num``, as (first, count) runs."""
+    if num is None or hi <= num:
+        yield lo, hi - lo
+        return
+    pos = lo
+    while pos < hi:
+        first = pos % num
+        n = min(num - first, hi - pos)
+        yield first, n
+        pos += n
+
+
+def _concat_torch(parts: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    if len(parts) == 1:
+        return parts[0]
+    return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
 
 
 def _in_worker() -> bool:
@@ -66,6 +95,9 @@ class TaskIterableDataset(IterableDataset):
             initialised when the dataset is created, else the one seen when iterating).
         threads: generation threads (default: 1 inside DataLoader workers, else
             ``KLEENE_NUM_THREADS`` or all cores).
+        tail: with several ranks and a finite ``num``, how every rank gets the same number of
+            blocks: ``"pad"`` (default) wraps around to the first items, ``"drop"`` leaves
+            out the items that do not fill a block on every rank.
 
     Items are dicts of tensors: ``tokens [T]``, ``lengths``, ``indices`` and the task's labels
     (``[B, ...]`` with batches).
@@ -82,7 +114,10 @@ class TaskIterableDataset(IterableDataset):
         rank: int | None = None,
         world_size: int | None = None,
         threads: int | None = None,
+        tail: str = "pad",
     ) -> None:
+        if tail not in TAILS:
+            raise ValueError(f"`tail` must be one of {', '.join(TAILS)}; got {tail!r}")
         if num is not None and num < 0:
             raise ValueError(f"`num` must be >= 0 or None, got {num}")
         if batch_size is not None and batch_size < 1:
@@ -100,22 +135,40 @@ class TaskIterableDataset(IterableDataset):
             # Read the process group now: DataLoader workers may not see it.
             rank, world_size = _distributed_rank() or (None, None)
         self.rank, self.world_size, self.threads = rank, world_size, threads
+        self.tail = tail
 
-    def blocks(self) -> Iterator[tuple[int, int]]:
-        """The (first index, count) of every block this shard generates, in order."""
-        shard, shards = _shard_info(self.rank, self.world_size)
-        for b in itertools.count(shard, shards):
-            lo = b * self.block
-            if self.num is not None and lo >= self.num:
-                return
+    def blocks_per_rank(self, ranks: int) -> int | None:
+        """How many blocks each of ``ranks`` ranks yields (``None``: endless)."""
+        if self.num is None:
+            return None
+        if ranks == 1:
+            return -(-self.num // self.block)
+        per_round = ranks * self.block
+        return -(-self.num // per_round) if self.tail == "pad" else self.num // per_round
+
+    def blocks(self) -> Iterator[list[tuple[int, int]]]:
+        """This (rank, worker)'s blocks in order, each as runs of (first index, count): one
+        run, or more where a padded block wraps around to the start of the range."""
+        rank, ranks = _rank_info(self.rank, self.world_size)
+        worker = get_worker_info()
+        worker_id, workers = (worker.id, worker.num_workers) if worker is not None else (0, 1)
+        per_rank = self.blocks_per_rank(ranks)
+        local = itertools.count(worker_id, workers)
+        if per_rank is not None:
+            local = range(worker_id, per_rank, workers)  # type: ignore[assignment]
+        for j in local:
+            lo = (j * ranks + rank) * self.block
             hi = lo + self.block if self.num is None else min(lo + self.block, self.num)
-            yield self.start + lo, hi - lo
+            if ranks > 1 and self.num:  # every rank's blocks are full: wrap (pad) if needed
+                hi = lo + self.block
+            yield [(self.start + a, n) for a, n in _wrapped_runs(lo, hi, self.num)]
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
         threads = self.threads if self.threads is not None else (1 if _in_worker() else None)
-        for first, count in self.blocks():
-            batch = self.task.batch(count, self.seed, first, threads=threads)
-            tensors = batch.to_torch()
+        for runs in self.blocks():
+            parts = [self.task.batch(n, self.seed, a, threads=threads) for a, n in runs]
+            tensors = _concat_torch([p.to_torch() for p in parts])
+            count = len(tensors["indices"])
             if self.batch_size is not None:
                 yield tensors
             else:

@@ -23,6 +23,7 @@ import numpy as np
 from . import _core
 from .cellular import ECA, Life, pattern, soup
 from .cellular.patterns import PATTERNS
+from .io import atomic_write_bytes
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -59,9 +60,9 @@ def to_gif(frames: np.ndarray, scale: int = 4, delay_ms: int = 100) -> bytes:
     return _core.cellular_gif(frames, scale=scale, delay_cs=max(1, min(delay_ms // 10, 65535)))
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="kleene render", description=__doc__.split("\n")[0])
-    sub = p.add_subparsers(dest="kind", required=True)
+def _parser(parser_class: type[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+    p = parser_class(prog="kleene render", description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="kind", required=True, parser_class=parser_class)
     e = sub.add_parser("eca", help="space-time diagram of an elementary CA (PNG)")
     e.add_argument("--rule", type=int, default=110)
     e.add_argument("--width", type=int, default=400)
@@ -86,16 +87,25 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def render_main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``kleene render {eca,life} ...``; returns the exit status."""
-    args = _parser().parse_args(argv)
+def render_main(
+    argv: Sequence[str] | None = None,
+    parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser,
+) -> int:
+    """Entry point of ``kleene render {eca,life} ...``; returns the exit status. The picture
+    is written atomically: a failure leaves no partial file."""
+    args = _parser(parser_class).parse_args(argv)
     out = Path(args.out)
+    if out.suffix.lower() not in (".png", ".gif") or (
+        args.kind == "eca" and out.suffix.lower() != ".png"
+    ):
+        allowed = ".png" if args.kind == "eca" else ".png or .gif"
+        raise ValueError(f"--out must end in {allowed}, got {str(out)!r}")
     if args.kind == "eca":
         eca = ECA(args.rule, args.boundary)
         cells = eca.run(
             args.init, args.steps, width=args.width, density=args.density, seed=args.seed
         )
-        out.write_bytes(to_png(cells, args.scale))
+        atomic_write_bytes(out, to_png(cells, args.scale))
     else:
         size = (args.size, args.size)
         if args.pattern == "soup":
@@ -104,9 +114,9 @@ def render_main(argv: Sequence[str] | None = None) -> int:
             grid = pattern(args.pattern, size, offset=(1, 1))
         frames = Life(args.rule, args.boundary).run(grid, args.steps)
         if out.suffix.lower() == ".png":
-            out.write_bytes(to_png(frames[-1], args.scale))
+            atomic_write_bytes(out, to_png(frames[-1], args.scale))
         else:
-            out.write_bytes(to_gif(frames, args.scale, args.delay_ms))
+            atomic_write_bytes(out, to_gif(frames, args.scale, args.delay_ms))
     print(f"wrote {out}")
     return 0
 
