@@ -208,6 +208,57 @@ def test_cpu_path_varlen(reverse):
     check_against_reference(a, x, None, 1e-10, reverse=reverse, cu_seqlens=cu)
 
 
+@pytest.mark.parametrize("path", ["cpu", "triton"])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")], ids=["nan", "inf"])
+@pytest.mark.parametrize("reverse", [False, True], ids=["fwd", "rev"])
+def test_varlen_non_finite_stays_in_its_sequence(monkeypatch, path, bad, reverse):
+    """A NaN / inf in one packed sequence leaves the other sequences' outputs and gradients
+    equal to separate reference runs (issue 18: it used to leak through the zero gate)."""
+    if path == "triton":
+        interpreted_kernels(monkeypatch)
+    elif DEVICE != "cpu":
+        pytest.skip("the CPU path")
+    offsets = [0, 3, 6, 9]
+    a = torch.full((1, 9, 2), 0.5, device=DEVICE)
+    x = torch.ones(1, 9, 2, device=DEVICE)
+    x[0, 4, 0] = bad  # the middle sequence
+    cu = torch.tensor(offsets, device=DEVICE)
+    a_, x_ = a.clone().requires_grad_(), x.clone().requires_grad_()
+    h = linear_recurrence(a_, x_, reverse=reverse, cu_seqlens=cu)
+    h.sum().backward()
+    for bos, eos in ((0, 3), (6, 9)):
+        ar = a[:, bos:eos].double().requires_grad_()
+        xr = x[:, bos:eos].double().requires_grad_()
+        want = linear_recurrence_ref(ar, xr, reverse=reverse)
+        want.sum().backward()
+        torch.testing.assert_close(h[:, bos:eos].double(), want)
+        torch.testing.assert_close(a_.grad[:, bos:eos].double(), ar.grad)
+        torch.testing.assert_close(x_.grad[:, bos:eos].double(), xr.grad)
+    assert not torch.isfinite(h[0, 3:6, 0]).all()  # the bad sequence itself is not finite
+
+
+@pytest.mark.parametrize("h0", [False, True], ids=["zero", "h0"])
+def test_zero_length_sequences(h0):
+    """Dense T = 0 with batch 2 and packed empty sequences: the final state is the initial
+    state (or zeros) and the gradient of the initial state passes straight through."""
+    init = torch.randn(2, 3, device=DEVICE, dtype=torch.float64).requires_grad_() if h0 else None
+    empty = torch.zeros(2, 0, 3, device=DEVICE, dtype=torch.float64)
+    h, ht = linear_recurrence(empty, empty, init, output_final_state=True)
+    assert h.shape == (2, 0, 3)
+    want = init if h0 else torch.zeros(2, 3, device=DEVICE, dtype=torch.float64)
+    torch.testing.assert_close(ht, want)
+    if h0:
+        ht.sum().backward()
+        torch.testing.assert_close(init.grad, torch.ones_like(init))
+    a, x, h0p = make_inputs(1, 5, 3, torch.float64, n_states=4)
+    cu = torch.tensor([0, 0, 5, 5, 5], device=DEVICE)
+    h, ht = linear_recurrence(a, x, h0p, cu_seqlens=cu, output_final_state=True)
+    hn, htn = linear_recurrence_ref(a, x, h0p[1:2], output_final_state=True)
+    torch.testing.assert_close(h, hn)
+    torch.testing.assert_close(ht[1:2], htn)
+    torch.testing.assert_close(ht[[0, 2, 3]], h0p[[0, 2, 3]])
+
+
 def test_bwd_ref_equals_autograd_exactly_in_fp64():
     a, x, h0 = make_inputs(2, 9, 3, torch.complex128)
     h = linear_recurrence_ref(a, x, h0)
@@ -317,6 +368,11 @@ def test_bad_cu_seqlens(cu, match):
         linear_recurrence(
             torch.zeros(1, 5, 2), torch.zeros(1, 5, 2), cu_seqlens=torch.tensor([0.0, 5.0])
         )
+
+
+def test_cu_seqlens_as_list_is_a_type_error():
+    with pytest.raises(TypeError, match="cu_seqlens must be an int32/int64 torch.Tensor, got list"):
+        linear_recurrence(torch.zeros(1, 7, 2), torch.zeros(1, 7, 2), cu_seqlens=[0, 7])
 
 
 # --- GPU only: compiled kernels at sizes that exercise masking ---------------------------------

@@ -81,7 +81,10 @@ def _check_varlen(u: Tensor, cu_seqlens, eager: bool) -> int:
             torch.int32,
             torch.int64,
         ):
-            raise TypeError("selective_scan: `cu_seqlens` must be an int32/int64 tensor")
+            got = getattr(cu_seqlens, "dtype", type(cu_seqlens).__name__)
+            raise TypeError(
+                f"selective_scan: `cu_seqlens` must be an int32/int64 torch.Tensor, got {got}"
+            )
         if cu_seqlens.dim() != 1 or cu_seqlens.numel() < 2:
             raise _fail("cu_seqlens", "must be 1-D with at least 2 offsets")
         if b != 1:
