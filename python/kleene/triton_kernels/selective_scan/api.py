@@ -144,7 +144,7 @@ def selective_scan(
     signed_gate: bool = False,
     initial_state: Tensor | None = None,
     cu_seqlens: Tensor | None = None,
-    check_A: bool = True,
+    check_A: bool | None = None,
     backend: str = "auto",
 ) -> Tensor | tuple[Tensor, Tensor]:
     """Fused selective scan (Mamba S6), a drop-in for mamba_ssm's ``selective_scan_fn``.
@@ -171,7 +171,10 @@ def selective_scan(
             have batch 1, each sequence starts from its own initial state, and the last state
             is ``[S, d, N]``.
         check_A: refuse ``A`` with positive entries (they make ``exp(dt A)`` grow without
-            bound). The check costs one host sync; it is skipped under ``torch.compile``.
+            bound). ``None`` (default) checks CPU tensors, where it is free, and skips the
+            check on GPU tensors, where it would cost a host synchronisation per call;
+            ``True`` checks on every device; ``False`` never checks. Skipped under
+            ``torch.compile``.
         backend: ``"auto"`` (Triton on CUDA tensors, the PyTorch reference otherwise),
             ``"triton"`` (CPU tensors need ``TRITON_INTERPRET=1``) or ``"reference"``.
 
@@ -180,7 +183,8 @@ def selective_scan(
 
     Raises:
         TypeError: a non-tensor, non-float or complex argument.
-        ValueError: inconsistent shapes, N outside 1..256, positive ``A``, bad packing.
+        ValueError: inconsistent shapes, N outside 1..256, positive ``A`` (when checked),
+            bad packing.
 
     Example:
         >>> import torch
@@ -194,6 +198,8 @@ def selective_scan(
     eager = not torch.compiler.is_compiling()
     n_seq = _check_varlen(u, cu_seqlens, eager)
     _check_state(initial_state, n_seq, A.shape[0], A.shape[1])
+    if check_A is None:
+        check_A = A.device.type == "cpu"
     if check_A and eager and bool((A > 0).any()):
         raise _fail("A", "has positive entries; the scan would grow as exp(dt * A). Use "
                     "A = -exp(A_log) as Mamba does, or pass check_A=False to allow it")  # fmt: skip
