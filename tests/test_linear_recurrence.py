@@ -140,6 +140,35 @@ def test_triton_matches_reference(triton_path, B, T, D, reverse, use_h0, dtype):
     check_against_reference(a, x, h0 if use_h0 else None, 1e-5, reverse=reverse)
 
 
+SPLIT_CASES = [  # B, T, D, reverse, initial state, dtype, segments
+    (2, 37, 5, False, True, torch.float32, 3),
+    (1, 40, 33, True, False, torch.float32, 4),
+    (1, 21, 3, True, True, torch.complex64, 2),
+    (1, 9, 2, False, True, torch.float32, 4),  # a trailing empty segment (ceil(9 / 4) = 3)
+]
+
+
+@pytest.mark.parametrize(
+    "B,T,D,reverse,use_h0,dtype,segments",
+    SPLIT_CASES,
+    ids=[case_id(*c[:6]) + f"-S{c[6]}" for c in SPLIT_CASES],
+)
+def test_triton_split_over_time(
+    monkeypatch, triton_path, B, T, D, reverse, use_h0, dtype, segments
+):
+    """The split over time (segment summaries, carry pass, second scan) in both directions,
+    forward and backward, equals the reference."""
+    from kleene.triton_kernels.linear_recurrence import chunk
+
+    monkeypatch.setattr(chunk, "FORCE_SEGMENTS", segments)
+    calls = []
+    real = chunk._segment_entries
+    monkeypatch.setattr(chunk, "_segment_entries", lambda *a: calls.append(1) or real(*a))
+    a, x, h0 = make_inputs(B, T, D, dtype, seed=segments)
+    check_against_reference(a, x, h0 if use_h0 else None, 1e-5, reverse=reverse)
+    assert len(calls) == 2  # the forward and the backward both took the split path
+
+
 def test_triton_gate_edges(triton_path):
     """Gates exactly +-1 and 0 and next to +-1 stay finite and exact."""
     a, x, h0 = make_inputs(1, 33, 4, torch.float32, edges=True)
@@ -379,6 +408,7 @@ def test_cu_seqlens_as_list_is_a_type_error():
 
 GPU_CASES = [(2, 4096 + 16, 500, torch.float32, 1e-5), (1, 2048, 2048 + 16, torch.bfloat16, 1e-2)]
 GPU_CASES += [(3, 63, 500, torch.float16, 5e-3), (2, 1000, 64, torch.complex64, 1e-5)]
+GPU_CASES += [(2, 8192 + 5, 2048, torch.bfloat16, 1e-2)]  # few programs: split over time
 
 
 @pytest.mark.gpu
