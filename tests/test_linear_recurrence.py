@@ -423,3 +423,19 @@ def test_gpu_kernels_against_reference(B, T, D, dtype, tol, reverse):
     if not dtype.is_complex:  # gates near +-1 (long memory, both signs) are the hard case
         a = (a.abs().sqrt() * torch.sign(a)).to(dtype)
     check_against_reference(a, x, h0, tol, reverse=reverse)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("index", range(8))
+def test_gpu_every_autotune_candidate(monkeypatch, index):
+    """Each candidate of the autotuner, launched directly, forward and backward, split and not
+    (the tests above run only the first when KLEENE_AUTOTUNE=0)."""
+    if DEVICE != "cuda":
+        pytest.skip("runs the compiled kernels on a CUDA device")
+    from kleene.triton_kernels.linear_recurrence import chunk
+
+    monkeypatch.setattr(chunk, "FORCE_CONFIG", chunk.config(chunk.CANDIDATES[index]))
+    for segments in (None, 3):
+        monkeypatch.setattr(chunk, "FORCE_SEGMENTS", segments)
+        a, x, h0 = make_inputs(2, 1000 + 7, 300, torch.float32, seed=index)
+        check_against_reference(a, x, h0, 1e-5, reverse=index % 2 == 1)

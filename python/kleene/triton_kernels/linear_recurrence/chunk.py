@@ -40,20 +40,33 @@ MIN_SEGMENT = 512
 gain in parallelism."""
 
 
+CANDIDATES = [(64, 32, 4, 2), (32, 64, 4, 2), (128, 32, 8, 2), (64, 64, 4, 2), (64, 64, 8, 3),
+              (16, 128, 4, 3), (32, 128, 8, 2), (128, 16, 4, 3)]  # fmt: skip
+"""Autotuning candidates (BT, BD, warps, stages) on a GPU. Tiles hold at most 4096 fp32
+elements per operand; each compiles for sm_90 without register spills
+(bench/test_scan_compile.py; 128 x 32 spilled in the backward at 4 warps)."""
+
+
+def config(candidate: tuple[int, int, int, int]) -> triton.Config:
+    bt, bd, warps, stages = candidate
+    return triton.Config({"BT": bt, "BD": bd}, num_warps=warps, num_stages=stages)
+
+
 def _configs() -> list[triton.Config]:
-    """Candidate (BT, BD, warps, stages). Tiles hold at most 4096 fp32 elements per operand,
-    which ptxas compiles for sm_90 without spills (bench/test_scan_compile.py)."""
+    """``KLEENE_AUTOTUNE=0`` keeps only the first candidate (tests on a GPU use it: autotuning
+    every test shape would compile every candidate for each; each has its own test)."""
     if INTERPRETED:  # the combine runs per element in Python: small tiles, one config
         return [triton.Config({"BT": 16, "BD": 32}, num_warps=4, num_stages=1)]
-    shapes = [(64, 32, 4, 2), (32, 64, 4, 2), (128, 32, 4, 2), (64, 64, 4, 2), (64, 64, 8, 3),
-              (16, 128, 4, 3), (32, 128, 8, 2), (128, 16, 4, 3)]  # fmt: skip
-    return [
-        triton.Config({"BT": bt, "BD": bd}, num_warps=w, num_stages=st) for bt, bd, w, st in shapes
-    ]
+    if os.environ.get("KLEENE_AUTOTUNE") == "0":
+        return [config(CANDIDATES[0])]
+    return [config(c) for c in CANDIDATES]
 
 
 CONFIGS = _configs()
 """The autotuner's candidates (exposed for the compile check)."""
+
+FORCE_CONFIG: triton.Config | None = None
+"""Tests set this to launch one candidate directly, bypassing the autotuner."""
 
 
 @triton.jit
@@ -300,6 +313,16 @@ def _grid(dim: int, n_seq: int, n_seg: int):
     return lambda meta: (triton.cdiv(dim, meta["BD"]), n_seq, n_seg)
 
 
+def _launch(kernel, grid, *args, **kwargs) -> None:
+    """The autotuned kernel, or the candidate in ``FORCE_CONFIG``."""
+    if FORCE_CONFIG is None:
+        kernel[grid](*args, **kwargs)
+        return
+    cfg = FORCE_CONFIG
+    meta = dict(cfg.kwargs, num_warps=cfg.num_warps, num_stages=cfg.num_stages)
+    kernel.fn[grid(cfg.kwargs)](*args, **kwargs, **meta)
+
+
 def num_segments(batch: int, length: int, dim: int, device: torch.device) -> int:
     """Segments of the split over time for a dense batch: enough programs to fill the GPU
     (``PROGRAMS_PER_SM`` per multiprocessor, counting 32-channel blocks), segments of at
@@ -350,7 +373,8 @@ def chunk_linear_recurrence_fwd(
     if n_seg > 1:  # summaries of the segments, then their entry states
         ends = torch.empty(n_seq, n_seg, dim, dtype=state_dtype, device=x.device)
         prods = torch.empty_like(ends)
-        chunk_linear_recurrence_fwd_kernel[grid](
+        _launch(
+            chunk_linear_recurrence_fwd_kernel, grid,
             ar, xr, hr, _real_view(ends), _real_view(ends), _real_view(prods), cu_seqlens,
             length, dim, seg, t_bucket, *strides,
             USE_INITIAL_STATE=False, STORE_FINAL_STATE=True, STORE_H=False,
@@ -358,7 +382,8 @@ def chunk_linear_recurrence_fwd(
         )  # fmt: skip
         h0, final = _segment_entries(prods, ends, h0)
     ht = torch.empty(n_seq, n_seg, dim, dtype=state_dtype, device=x.device)
-    chunk_linear_recurrence_fwd_kernel[grid](
+    _launch(
+        chunk_linear_recurrence_fwd_kernel, grid,
         ar, xr, hr, _real_view(h0 if h0 is not None else ht), _real_view(ht), hr, cu_seqlens,
         length, dim, seg, t_bucket, *strides,
         USE_INITIAL_STATE=h0 is not None, STORE_FINAL_STATE=n_seg == 1, STORE_H=True,
@@ -401,14 +426,16 @@ def chunk_linear_recurrence_bwd(
     if n_seg > 1:  # summaries of the segments in the backward's order, then their carries
         ends = torch.empty(n_seq, n_seg, dim, dtype=state_dtype, device=a.device)
         prods = torch.empty_like(ends)
-        chunk_linear_recurrence_bwd_kernel[grid](
+        _launch(
+            chunk_linear_recurrence_bwd_kernel, grid,
             ar, hr, h0_arg, gr, _real_view(ends), ar, ar, _real_view(dh0),
             _real_view(ends), _real_view(prods),
             cu_seqlens, length, dim, seg, t_bucket, *strides,
             USE_FINAL_STATE_GRADIENT=False, STORE_GRADS=False, STORE_GATE_PRODUCT=True, **flags,
         )  # fmt: skip
         carry, _ = _segment_entries(prods, ends, carry)
-    chunk_linear_recurrence_bwd_kernel[grid](
+    _launch(
+        chunk_linear_recurrence_bwd_kernel, grid,
         ar, hr, h0_arg, gr, _real_view(carry if carry is not None else dh0),
         _real_view(da), _real_view(dx), _real_view(dh0), _real_view(dh0), _real_view(dh0),
         cu_seqlens,

@@ -236,8 +236,6 @@ def selective_scan_bwd_kernel(
     else:
         row0 = i_b * SCR
     n_ckpt = tl.cdiv(n_tiles, CKPT)
-    one = tl.full([BD, BN, BT], 1.0, tl.float32)
-    zero = tl.zeros([BD, BN, BT], dtype=tl.float32)
     last_col = tl.arange(0, BT)[None, None, :] == BT - 1
 
     for kk in range(0, n_ckpt):
@@ -291,6 +289,8 @@ def selective_scan_bwd_kernel(
             # recompute the states of this tile from its entry state
             p_in = scratch_ptr + (row0 + c - c0) * DIM * N + offs_dn
             h_in = tl.load(p_in, mask=mask_dn, other=0.0)
+            one = tl.full([BD, BN, BT], 1.0, tl.float32)
+            zero = tl.zeros([BD, BN, BT], dtype=tl.float32)
             pex, sex, _, _ = tl.associative_scan((one, zero, a, bu), 2, _combine_exclusive)
             h_prev = sex + pex * h_in[:, :, None]  # h_{t-1}
             hs = a * h_prev + bu  # h_t

@@ -17,13 +17,14 @@ Tensor = torch.Tensor
 MAX_D_STATE = 256
 """Largest d_state (N) the kernels accept, as in mamba_ssm."""
 
-TILE_BUDGET = 4096
-"""Elements of one ``[BD, BN, BT]`` fp32 tile held by a program."""
+TILE_BUDGET, BWD_TILE_BUDGET = 4096, 2048
+"""Elements of one ``[BD, BN, BT]`` fp32 tile held by a forward / backward program (the
+backward keeps more tiles live; it takes fewer channels, the same BT)."""
 
 FWD_WARPS, BWD_WARPS = 4, 8
 """Warps per program. Compiled for sm_90 by ptxas (bench/test_scan_compile.py) at N = 16,
-bf16: the forward uses 255 registers without spills at 4 warps; the backward spills 824
-bytes at 4 warps and none at 8."""
+bf16: the forward uses 255 registers without spills at 4 warps; the backward with its
+checkpoint recomputation spilled 68 bytes at 8 warps with a 4096-element tile, none at 2048."""
 
 FORCE_BLOCK_T: int | None = None
 """Tests set this to a small power of two so that short sequences span several tiles."""
@@ -36,11 +37,12 @@ FORCE_CHECKPOINT_TILES: int | None = None
 """Tests set this to a small count so that short sequences span several checkpoints."""
 
 
-def block_sizes(d_state: int, group_dim: int) -> tuple[int, int, int]:
-    """(BD channels, BN padded state, BT steps) per program."""
+def block_sizes(d_state: int, group_dim: int, budget: int = TILE_BUDGET) -> tuple[int, int, int]:
+    """(BD channels, BN padded state, BT steps) per program. BT does not depend on the
+    budget, so forward and backward tiles (and checkpoints) line up."""
     bn = triton.next_power_of_2(d_state)
     bt = FORCE_BLOCK_T or max(16, min(64, TILE_BUDGET // bn))
-    bd = max(1, min(triton.next_power_of_2(group_dim), TILE_BUDGET // (bn * bt)))
+    bd = max(1, min(triton.next_power_of_2(group_dim), budget // (bn * bt)))
     return bd, bn, bt
 
 
@@ -70,11 +72,13 @@ def _row_offsets(cu_seqlens: Tensor, steps: int) -> Tensor:
     return torch.cumsum(counts, 0) - counts
 
 
-def _common(u: Tensor, A: Tensor, B: Tensor, C: Tensor, cu_seqlens: Tensor | None):
+def _common(
+    u: Tensor, A: Tensor, B: Tensor, C: Tensor, cu_seqlens: Tensor | None, budget=TILE_BUDGET
+):
     b, dim, L = u.shape
     n = A.shape[1]
     g = _groups(B, C)
-    bd, bn, bt = block_sizes(n, dim // g)
+    bd, bn, bt = block_sizes(n, dim // g, budget)
     ckpt = checkpoint_tiles(bt)
     n_seq, n_rows = _rows(u, cu_seqlens, bt * ckpt)
     grid = (g * triton.cdiv(dim // g, bd), n_seq)
@@ -199,7 +203,7 @@ def selective_scan_bwd(
 ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
     """Returns (du, ddelta, dA, dB, dC, dD, dz, ddelta_bias, dinitial_state), reduced over
     sequences; dz is empty without z. Parameter gradients are fp32."""
-    grid, meta, n_seq, _, offsets = _common(u, A, B, C, cu_seqlens)
+    grid, meta, n_seq, _, offsets = _common(u, A, B, C, cu_seqlens, BWD_TILE_BUDGET)
     buf = _bwd_buffers(u, A, B, C, z, n_seq)
     scratch, tile_offsets, scr = _scratch(u, cu_seqlens, meta)
     with _device_guard(u):
