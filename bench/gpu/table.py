@@ -81,7 +81,6 @@ def copy_gbps(device: str, reps: int) -> float:
     src = torch.empty(n, dtype=torch.uint8, device=device)
     dst = torch.empty_like(src)
     ms = median_ms(lambda: dst.copy_(src), device, reps)
-    del src, dst
     return 2 * n / (ms * 1e-3) / 1e9
 
 
@@ -236,8 +235,8 @@ def _s6_calls(peers, shape, dtype, device, backward, dry):
             dt = bl(x["delta"]).reshape(b, -1, heads, headdim)[..., 0].contiguous()
             A = x["A"][::headdim, 0].contiguous()
             B, C = bl(x["B"]).unsqueeze(2), bl(x["C"]).unsqueeze(2)
-            return scan(xs, dt, A, B, C, chunk_size=256, D=x["D"][::headdim].contiguous(), z=z,
-                        dt_bias=x["delta_bias"][::headdim].contiguous(), dt_softplus=True)  # fmt: skip
+            D, bias = x["D"][::headdim].contiguous(), x["delta_bias"][::headdim].contiguous()
+            return scan(xs, dt, A, B, C, chunk_size=256, D=D, z=z, dt_bias=bias, dt_softplus=True)
 
         return fn
 
@@ -246,8 +245,13 @@ def _s6_calls(peers, shape, dtype, device, backward, dry):
 
         return lambda x: peers.mambapy_scan(pscan, **x)
 
-    for name, load in (("kleene selective_scan", kleene), ("mamba_ssm selective_scan_cuda",
-                       mamba_cuda), ("mamba2 SSD (Triton)", ssd), ("mambapy pscan", mambapy)):  # fmt: skip
+    loaders = {
+        "kleene selective_scan": kleene,
+        "mamba_ssm selective_scan_cuda": mamba_cuda,
+        "mamba2 SSD (Triton)": ssd,
+        "mambapy pscan": mambapy,
+    }
+    for name, load in loaders.items():
 
         def make(load=load):
             fn = load()
