@@ -18,6 +18,10 @@ __all__ = ["rglru_scan"]
 
 _KERNEL_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 
+FWD_WARPS, BWD_WARPS = 4, 8
+"""Warps per program; at 64 x 32 tiles the backward spilled 76 bytes at 4 warps on sm_90
+(bench/test_scan_compile.py)."""
+
 
 def use_fused(x: Tensor) -> bool:
     """Whether ``rglru_scan`` runs the fused kernels for these inputs."""
@@ -55,6 +59,7 @@ def _rglru_op(
         x, gx, ga, decay, h, ht if h0 is None else h0, ht, cu_seqlens, float(c),
         length, dim, x.stride(0), x.stride(1),
         BT=bt, BD=bd, USE_INITIAL_STATE=h0 is not None, IS_VARLEN=cu_seqlens is not None,
+        num_warps=FWD_WARPS,
     )  # fmt: skip
     return h, ht
 
@@ -86,6 +91,7 @@ def _rglru_bwd_op(
         length, dim, x.stride(0), x.stride(1),
         BT=bt, BD=bd, USE_INITIAL_STATE=h0 is not None,
         USE_FINAL_STATE_GRADIENT=dht is not None, IS_VARLEN=cu_seqlens is not None,
+        num_warps=BWD_WARPS,
     )  # fmt: skip
     return dx, dgx, dga, ddecay.sum(0), dh0
 
