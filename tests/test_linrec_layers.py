@@ -257,3 +257,27 @@ def test_fused_rglru_matches_the_pytorch_reference(monkeypatch, batch, offsets, 
         err = ((got_t.double() - want_t).norm() / want_t.norm()).item()
         assert err < tol, (name, err)
     assert got[0].dtype == dtype and got[1].dtype == torch.float32
+
+
+def test_fused_rglru_compiles_fullgraph(monkeypatch):
+    """torch.compile(fullgraph=True) traces the fused op (custom op + fake + autograd)."""
+    from kleene.triton_kernels.rglru import op, rglru_scan
+
+    if not torch.cuda.is_available():
+        monkeypatch.setenv("TRITON_INTERPRET", "1")
+        monkeypatch.setenv("KLEENE_TRITON_CPU", "1")
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    g = gen(5)
+    x, gx, ga = (torch.randn(1, 9, 3, generator=g).to(device).requires_grad_() for _ in range(3))
+    decay = (torch.rand(3, generator=g) * 0.1).to(device).requires_grad_()
+    assert op.use_fused(x)
+
+    def loss(x, gx, ga, decay):
+        h, ht = rglru_scan(x, gx, ga, decay, 8.0)
+        return h.square().sum() + ht.sum()
+
+    compiled = torch.compile(loss, fullgraph=True, backend="aot_eager")
+    got = torch.autograd.grad(compiled(x, gx, ga, decay), (x, gx, ga, decay))
+    want = torch.autograd.grad(loss(x, gx, ga, decay), (x, gx, ga, decay))
+    for g_, w_ in zip(got, want, strict=True):
+        torch.testing.assert_close(g_, w_, rtol=1e-5, atol=1e-6)
