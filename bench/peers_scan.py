@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import glob
 import os
+import sys
+import types
 
 import torch
 
@@ -62,13 +64,34 @@ class MambaCudaScan(torch.autograd.Function):
         return None, du, ddelta, dA, dB, dC, dD, dz, ddelta_bias, None
 
 
+def import_ssd():
+    """``mamba_chunk_scan_combined``; raises when unavailable. Without an installed mamba_ssm,
+    the Triton SSD files are imported from the source tree in ``MAMBA_SRC`` with the package's
+    ``__init__`` skipped (it imports the compiled modules)."""
+    try:
+        from mamba_ssm.ops.triton.ssd_combined import mamba_chunk_scan_combined
+
+        return mamba_chunk_scan_combined
+    except Exception as err:  # noqa: BLE001 - try the source tree next
+        src = os.environ.get("MAMBA_SRC")
+        if not src:
+            raise RuntimeError(f"mamba_ssm not importable ({err}) and MAMBA_SRC unset") from err
+    for name in [m for m in sys.modules if m == "mamba_ssm" or m.startswith("mamba_ssm.")]:
+        del sys.modules[name]  # partial imports of the failed attempt
+    package = types.ModuleType("mamba_ssm")
+    package.__path__ = [os.path.join(src, "mamba_ssm")]
+    sys.modules["mamba_ssm"] = package
+    from mamba_ssm.ops.triton.ssd_combined import mamba_chunk_scan_combined
+
+    return mamba_chunk_scan_combined
+
+
 def load_ssd():
     """``mamba_chunk_scan_combined`` or None."""
     try:
-        from mamba_ssm.ops.triton.ssd_combined import mamba_chunk_scan_combined
+        return import_ssd()
     except Exception:  # noqa: BLE001 - any import failure means "peer unavailable"
         return None
-    return mamba_chunk_scan_combined
 
 
 def load_mambapy():

@@ -140,6 +140,35 @@ def test_triton_matches_reference(triton_path, B, T, D, reverse, use_h0, dtype):
     check_against_reference(a, x, h0 if use_h0 else None, 1e-5, reverse=reverse)
 
 
+SPLIT_CASES = [  # B, T, D, reverse, initial state, dtype, segments
+    (2, 37, 5, False, True, torch.float32, 3),
+    (1, 40, 33, True, False, torch.float32, 4),
+    (1, 21, 3, True, True, torch.complex64, 2),
+    (1, 9, 2, False, True, torch.float32, 4),  # a trailing empty segment (ceil(9 / 4) = 3)
+]
+
+
+@pytest.mark.parametrize(
+    "B,T,D,reverse,use_h0,dtype,segments",
+    SPLIT_CASES,
+    ids=[case_id(*c[:6]) + f"-S{c[6]}" for c in SPLIT_CASES],
+)
+def test_triton_split_over_time(
+    monkeypatch, triton_path, B, T, D, reverse, use_h0, dtype, segments
+):
+    """The split over time (segment summaries, carry pass, second scan) in both directions,
+    forward and backward, equals the reference."""
+    from kleene.triton_kernels.linear_recurrence import chunk
+
+    monkeypatch.setattr(chunk, "FORCE_SEGMENTS", segments)
+    calls = []
+    real = chunk._segment_entries
+    monkeypatch.setattr(chunk, "_segment_entries", lambda *a: calls.append(1) or real(*a))
+    a, x, h0 = make_inputs(B, T, D, dtype, seed=segments)
+    check_against_reference(a, x, h0 if use_h0 else None, 1e-5, reverse=reverse)
+    assert len(calls) == 2  # the forward and the backward both took the split path
+
+
 def test_triton_gate_edges(triton_path):
     """Gates exactly +-1 and 0 and next to +-1 stay finite and exact."""
     a, x, h0 = make_inputs(1, 33, 4, torch.float32, edges=True)
@@ -206,6 +235,57 @@ def test_cpu_path_varlen(reverse):
     a, x, h0 = make_inputs(1, 41, 6, torch.float64, n_states=4)
     check_against_reference(a, x, h0, 1e-10, reverse=reverse, cu_seqlens=cu)
     check_against_reference(a, x, None, 1e-10, reverse=reverse, cu_seqlens=cu)
+
+
+@pytest.mark.parametrize("path", ["cpu", "triton"])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")], ids=["nan", "inf"])
+@pytest.mark.parametrize("reverse", [False, True], ids=["fwd", "rev"])
+def test_varlen_non_finite_stays_in_its_sequence(monkeypatch, path, bad, reverse):
+    """A NaN / inf in one packed sequence leaves the other sequences' outputs and gradients
+    equal to separate reference runs (issue 18: it used to leak through the zero gate)."""
+    if path == "triton":
+        interpreted_kernels(monkeypatch)
+    elif DEVICE != "cpu":
+        pytest.skip("the CPU path")
+    offsets = [0, 3, 6, 9]
+    a = torch.full((1, 9, 2), 0.5, device=DEVICE)
+    x = torch.ones(1, 9, 2, device=DEVICE)
+    x[0, 4, 0] = bad  # the middle sequence
+    cu = torch.tensor(offsets, device=DEVICE)
+    a_, x_ = a.clone().requires_grad_(), x.clone().requires_grad_()
+    h = linear_recurrence(a_, x_, reverse=reverse, cu_seqlens=cu)
+    h.sum().backward()
+    for bos, eos in ((0, 3), (6, 9)):
+        ar = a[:, bos:eos].double().requires_grad_()
+        xr = x[:, bos:eos].double().requires_grad_()
+        want = linear_recurrence_ref(ar, xr, reverse=reverse)
+        want.sum().backward()
+        torch.testing.assert_close(h[:, bos:eos].double(), want)
+        torch.testing.assert_close(a_.grad[:, bos:eos].double(), ar.grad)
+        torch.testing.assert_close(x_.grad[:, bos:eos].double(), xr.grad)
+    assert not torch.isfinite(h[0, 3:6, 0]).all()  # the bad sequence itself is not finite
+
+
+@pytest.mark.parametrize("h0", [False, True], ids=["zero", "h0"])
+def test_zero_length_sequences(h0):
+    """Dense T = 0 with batch 2 and packed empty sequences: the final state is the initial
+    state (or zeros) and the gradient of the initial state passes straight through."""
+    init = torch.randn(2, 3, device=DEVICE, dtype=torch.float64).requires_grad_() if h0 else None
+    empty = torch.zeros(2, 0, 3, device=DEVICE, dtype=torch.float64)
+    h, ht = linear_recurrence(empty, empty, init, output_final_state=True)
+    assert h.shape == (2, 0, 3)
+    want = init if h0 else torch.zeros(2, 3, device=DEVICE, dtype=torch.float64)
+    torch.testing.assert_close(ht, want)
+    if h0:
+        ht.sum().backward()
+        torch.testing.assert_close(init.grad, torch.ones_like(init))
+    a, x, h0p = make_inputs(1, 5, 3, torch.float64, n_states=4)
+    cu = torch.tensor([0, 0, 5, 5, 5], device=DEVICE)
+    h, ht = linear_recurrence(a, x, h0p, cu_seqlens=cu, output_final_state=True)
+    hn, htn = linear_recurrence_ref(a, x, h0p[1:2], output_final_state=True)
+    torch.testing.assert_close(h, hn)
+    torch.testing.assert_close(ht[1:2], htn)
+    torch.testing.assert_close(ht[[0, 2, 3]], h0p[[0, 2, 3]])
 
 
 def test_bwd_ref_equals_autograd_exactly_in_fp64():
@@ -319,10 +399,16 @@ def test_bad_cu_seqlens(cu, match):
         )
 
 
+def test_cu_seqlens_as_list_is_a_type_error():
+    with pytest.raises(TypeError, match="cu_seqlens must be an int32/int64 torch.Tensor, got list"):
+        linear_recurrence(torch.zeros(1, 7, 2), torch.zeros(1, 7, 2), cu_seqlens=[0, 7])
+
+
 # --- GPU only: compiled kernels at sizes that exercise masking ---------------------------------
 
 GPU_CASES = [(2, 4096 + 16, 500, torch.float32, 1e-5), (1, 2048, 2048 + 16, torch.bfloat16, 1e-2)]
 GPU_CASES += [(3, 63, 500, torch.float16, 5e-3), (2, 1000, 64, torch.complex64, 1e-5)]
+GPU_CASES += [(2, 8192 + 5, 2048, torch.bfloat16, 1e-2)]  # few programs: split over time
 
 
 @pytest.mark.gpu
@@ -337,3 +423,19 @@ def test_gpu_kernels_against_reference(B, T, D, dtype, tol, reverse):
     if not dtype.is_complex:  # gates near +-1 (long memory, both signs) are the hard case
         a = (a.abs().sqrt() * torch.sign(a)).to(dtype)
     check_against_reference(a, x, h0, tol, reverse=reverse)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("index", range(8))
+def test_gpu_every_autotune_candidate(monkeypatch, index):
+    """Each candidate of the autotuner, launched directly, forward and backward, split and not
+    (the tests above run only the first when KLEENE_AUTOTUNE=0)."""
+    if DEVICE != "cuda":
+        pytest.skip("runs the compiled kernels on a CUDA device")
+    from kleene.triton_kernels.linear_recurrence import chunk
+
+    monkeypatch.setattr(chunk, "FORCE_CONFIG", chunk.config(chunk.CANDIDATES[index]))
+    for segments in (None, 3):
+        monkeypatch.setattr(chunk, "FORCE_SEGMENTS", segments)
+        a, x, h0 = make_inputs(2, 1000 + 7, 300, torch.float32, seed=index)
+        check_against_reference(a, x, h0, 1e-5, reverse=index % 2 == 1)

@@ -165,9 +165,12 @@ def test_triton_path_equals_cpu_path(kind, monkeypatch):
     from triton.runtime.interpreter import InterpretedFunction
 
     from kleene.triton_kernels.linear_recurrence import chunk
+    from kleene.triton_kernels.rglru import kernels
 
     if not isinstance(chunk.chunk_linear_recurrence_fwd_kernel, InterpretedFunction):
         importlib.reload(chunk)
+    if not isinstance(kernels.fused_rglru_fwd_kernel, InterpretedFunction):
+        importlib.reload(kernels)
     y_tri, g_tri = run()
     torch.testing.assert_close(y_tri, y_cpu, rtol=1e-5, atol=1e-5)
     for name in g_cpu:
@@ -196,3 +199,85 @@ def test_bad_arguments():
         RGLRU(10, num_blocks=3)
     with pytest.raises(ValueError, match="d_hidden"):
         GatedLinearRNN(4, 0)
+
+
+# --- the fused RG-LRU op ---------------------------------------------------------------------
+
+RGLRU_CASES = [  # batch, offsets (None: dense), initial state, dtype
+    (2, None, False, torch.float32),
+    (2, None, True, torch.float32),
+    (1, [0, 7, 7, 20, 37], False, torch.float32),
+    (1, [0, 7, 7, 20, 37], True, torch.float32),
+    (1, None, False, torch.bfloat16),
+]
+
+
+@pytest.mark.parametrize(
+    "batch,offsets,use_h0,dtype",
+    RGLRU_CASES,
+    ids=[
+        f"B{c[0]}-{'packed' if c[1] else 'dense'}-{'h0' if c[2] else 'reset'}-{c[3]}"
+        for c in RGLRU_CASES
+    ],  # fmt: skip
+)
+def test_fused_rglru_matches_the_pytorch_reference(monkeypatch, batch, offsets, use_h0, dtype):
+    """The fused kernels (interpreted on CPU) against the PyTorch gate math + scan in fp64:
+    h, the final state and the gradients of x, both gate pre-activations, the decay and the
+    initial state; decays down to 1e-4 (a near 1, where 1 - a^2 cancels)."""
+    from kleene.triton_kernels.rglru import op, rglru_scan, rglru_scan_ref
+
+    if not torch.cuda.is_available():
+        monkeypatch.setenv("TRITON_INTERPRET", "1")
+        monkeypatch.setenv("KLEENE_TRITON_CPU", "1")
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    g = gen(4)
+    T, W = 37, 5
+    x, gx, ga = (torch.randn(batch, T, W, generator=g, dtype=torch.float64) for _ in range(3))
+    decay = torch.tensor([1e-4, 1e-3, 0.01, 0.05, 0.3], dtype=torch.float64)
+    cu = None if offsets is None else torch.tensor(offsets, device=device)
+    n = batch if offsets is None else len(offsets) - 1
+    h0 = torch.randn(n, W, generator=g, dtype=torch.float64) if use_h0 else None
+
+    def run(fn, io_dtype, state_dtype):
+        leaves = [t.to(device, io_dtype).requires_grad_() for t in (x, gx, ga)]
+        leaves.append(decay.to(device, state_dtype).requires_grad_())
+        init = None if h0 is None else h0.to(device, state_dtype).requires_grad_()
+        h, ht = fn(*leaves, 8.0, init, cu)
+        weights = torch.linspace(-1, 1, h.numel(), dtype=torch.float64, device=device)
+        loss = (h.double() * weights.view_as(h)).sum() + 0.3 * ht.double().sum()
+        grads = torch.autograd.grad(loss, leaves + ([init] if init is not None else []))
+        return [h, ht, *grads]
+
+    assert op.use_fused(x.to(device, dtype))
+    got = run(rglru_scan, dtype, torch.float32)
+    want = run(rglru_scan_ref, torch.float64, torch.float64)
+    tol = 1e-5 if dtype == torch.float32 else 1e-2
+    names = ["h", "final", "dx", "dgx", "dga", "ddecay", "dh0"]
+    for name, got_t, want_t in zip(names, got, want, strict=False):
+        err = ((got_t.double() - want_t).norm() / want_t.norm()).item()
+        assert err < tol, (name, err)
+    assert got[0].dtype == dtype and got[1].dtype == torch.float32
+
+
+def test_fused_rglru_compiles_fullgraph(monkeypatch):
+    """torch.compile(fullgraph=True) traces the fused op (custom op + fake + autograd)."""
+    from kleene.triton_kernels.rglru import op, rglru_scan
+
+    if not torch.cuda.is_available():
+        monkeypatch.setenv("TRITON_INTERPRET", "1")
+        monkeypatch.setenv("KLEENE_TRITON_CPU", "1")
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    g = gen(5)
+    x, gx, ga = (torch.randn(1, 9, 3, generator=g).to(device).requires_grad_() for _ in range(3))
+    decay = (torch.rand(3, generator=g) * 0.1).to(device).requires_grad_()
+    assert op.use_fused(x)
+
+    def loss(x, gx, ga, decay):
+        h, ht = rglru_scan(x, gx, ga, decay, 8.0)
+        return h.square().sum() + ht.sum()
+
+    compiled = torch.compile(loss, fullgraph=True, backend="aot_eager")
+    got = torch.autograd.grad(compiled(x, gx, ga, decay), (x, gx, ga, decay))
+    want = torch.autograd.grad(loss(x, gx, ga, decay), (x, gx, ga, decay))
+    for g_, w_ in zip(got, want, strict=True):
+        torch.testing.assert_close(g_, w_, rtol=1e-5, atol=1e-6)

@@ -20,6 +20,17 @@ pytest.importorskip("triton")
 F = torch.nn.functional
 
 from kleene.layers import Mamba  # noqa: E402
+from kleene.triton_kernels.selective_scan import op  # noqa: E402
+
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+
+
+@pytest.fixture(autouse=True)
+def small_tiles(monkeypatch):
+    """Short tiles and checkpoints under the interpreter only (see test_selective_scan)."""
+    if os.environ.get("TRITON_INTERPRET") == "1":
+        monkeypatch.setattr(op, "FORCE_BLOCK_T", 16)
+        monkeypatch.setattr(op, "FORCE_CHECKPOINT_TILES", 2)
 
 
 def plain_mamba(m: Mamba, x: torch.Tensor) -> torch.Tensor:
@@ -66,8 +77,9 @@ def rel_err(ref, got):
 def test_block_matches_plain_implementation(backend, signed, bias):
     torch.manual_seed(0)
     m = Mamba(8, d_state=4, d_conv=3, expand=2, bias=bias, signed_gate=signed, backend=backend)
+    m = m.to(DEVICE)
     m64 = copy.deepcopy(m).double()
-    x = torch.randn(2, 19, 8)
+    x = torch.randn(2, 19, 8, device=DEVICE)
     x64 = x.double().requires_grad_()
     x.requires_grad_()
     out = m(x)
@@ -89,27 +101,68 @@ def test_step_by_step_decoding_equals_full_forward(signed):
     x = torch.randn(3, 11, 8)
     with torch.no_grad():
         full = m(x)
-        cache = m.allocate_cache(3)
-        steps = torch.cat([m.step(x[:, t : t + 1], cache) for t in range(11)], dim=1)
+        cache = None  # the first step starts from a fresh cache
+        steps = []
+        for t in range(11):
+            y, cache = m.step(x[:, t], cache)  # [B, d_model] like the other layers
+            steps.append(y[:, None])
         assert cache.seqlen_offset == 11
-        assert rel_err(full, steps) < 1e-5
+        assert rel_err(full, torch.cat(steps, dim=1)) < 1e-5
         for prefix in (2, 7):  # shorter and longer than d_conv
             cache = m.allocate_cache(3)
             head = m(x[:, :prefix], cache)
-            tail = [m.step(x[:, t : t + 1], cache) for t in range(prefix, 11)]
+            tail = [m.step(x[:, t : t + 1], cache)[0] for t in range(prefix, 11)]  # [B, 1, D]
             assert rel_err(full, torch.cat([head, *tail], dim=1)) < 1e-5
 
 
 def test_prefill_with_triton_backend_continues_decoding():
     torch.manual_seed(2)
-    m = Mamba(8, d_state=4, backend="triton").eval()
-    x = torch.randn(2, 9, 8)
+    m = Mamba(8, d_state=4, backend="triton").to(DEVICE).eval()
+    x = torch.randn(2, 9, 8, device=DEVICE)
     with torch.no_grad():
         full = plain_mamba(m, x)
         cache = m.allocate_cache(2)
         head = m(x[:, :6], cache)
-        tail = [m.step(x[:, t : t + 1], cache) for t in range(6, 9)]
+        tail = [m.step(x[:, t : t + 1], cache)[0] for t in range(6, 9)]
     assert rel_err(full, torch.cat([head, *tail], dim=1)) < 1e-5
+
+
+@pytest.mark.parametrize("backend", ["triton", "reference"])
+def test_packed_sequences_equal_separate_runs(backend):
+    """cu_seqlens through the block: outputs and input / parameter gradients equal separate
+    runs of each sequence (an empty one and ones shorter than d_conv included), and the
+    filled cache continues every sequence like its own full forward."""
+    torch.manual_seed(4)
+    m = Mamba(8, d_state=4, d_conv=4, backend=backend).to(DEVICE)
+    bounds = [0, 2, 2, 13, 20]
+    x = torch.randn(1, 22, 8, device=DEVICE)  # the last two steps are decoded below
+    cu = torch.tensor(bounds, device=DEVICE)
+    xp = x[:, :20].clone().requires_grad_()
+    cache = m.allocate_cache(4)
+    packed = m(xp, cache, cu_seqlens=cu)
+    g = torch.randn_like(packed)
+    (packed * g).sum().backward()
+    grads = {n: p.grad.clone() for n, p in m.named_parameters()}
+    m.zero_grad()
+    for s, e in zip(bounds[:-1], bounds[1:], strict=True):
+        if e == s:
+            continue
+        xs = x[:, s:e].clone().requires_grad_()
+        alone = m(xs)
+        assert rel_err(alone, packed[:, s:e]) < 1e-5
+        (alone * g[:, s:e]).sum().backward()
+        assert rel_err(xs.grad, xp.grad[:, s:e]) < 1e-5
+    for n, p in m.named_parameters():
+        assert rel_err(p.grad, grads[n]) < 1e-5, n
+    # decoding continues the third sequence (index 2, steps 2..12) from the packed cache
+    with torch.no_grad():
+        seq = torch.cat([x[:, 2:13], x[:, 20:22]], dim=1)
+        want = m(seq)[:, -2:]
+        step_cache = m.allocate_cache(1)
+        step_cache.conv_state.copy_(cache.conv_state[2:3])
+        step_cache.ssm_state.copy_(cache.ssm_state[2:3])
+        got = [m.step(x[:, t], step_cache)[0] for t in (20, 21)]
+    assert rel_err(want, torch.stack(got, dim=1)) < 1e-5
 
 
 def test_initialisation_follows_mamba_ssm():
@@ -151,5 +204,9 @@ def test_bad_arguments_are_refused():
     with pytest.raises(ValueError, match="input must be"):
         m(torch.randn(2, 5, 7))
     cache = m.allocate_cache(1)
-    with pytest.raises(ValueError, match=r"\[B, 1, D\]"):
+    with pytest.raises(ValueError, match=r"\[B, 8\] or \[B, 1, 8\]"):
         m.step(torch.randn(1, 2, 8), cache)
+    with pytest.raises(TypeError, match="cu_seqlens"):
+        m(torch.randn(1, 5, 8), cu_seqlens=[0, 5])
+    with pytest.raises(ValueError, match="batch size must be 1"):
+        m(torch.randn(2, 5, 8), cu_seqlens=torch.tensor([0, 5]))

@@ -1,9 +1,11 @@
 """Selective scan: Triton kernels (under TRITON_INTERPRET=1 on CPU) against the reference.
 
 Every output and gradient (u, delta, A, B, C, D, z, delta_bias, initial state) of the fp32
-Triton path is compared with the fp64 reference by relative RMS error, on odd sizes and with
-short tiles (BT = 16) so that sequences span several tiles and the carried state and the
-recomputation from saved tile-entry states are exercised. Output buffers are NaN-filled.
+Triton path is compared with the fp64 reference by relative RMS error, on odd sizes. Under the
+interpreter the tiles are short (BT = 16) and checkpoints two tiles apart, so that sequences
+span several tiles and checkpoints and the carried state, the recomputation of tile-entry
+states from checkpoints and the per-tile recomputation are exercised; on a GPU the production
+tile sizes run, and long sequences exercise them. Output buffers are NaN-filled.
 """
 
 from __future__ import annotations
@@ -25,12 +27,17 @@ from kleene.triton_kernels import selective_scan, selective_scan_ref  # noqa: E4
 from kleene.triton_kernels.selective_scan import MAX_D_STATE, op  # noqa: E402
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+INTERPRETED = os.environ.get("TRITON_INTERPRET") == "1"
 NAMES = ("u", "delta", "A", "B", "C", "D", "z", "delta_bias", "initial_state")
 
 
 @pytest.fixture(autouse=True)
 def small_tiles(monkeypatch):
-    monkeypatch.setattr(op, "FORCE_BLOCK_T", 16)
+    """Short tiles and checkpoints under the interpreter only: compiled kernels on a GPU run
+    with the production sizes."""
+    if INTERPRETED:
+        monkeypatch.setattr(op, "FORCE_BLOCK_T", 16)
+        monkeypatch.setattr(op, "FORCE_CHECKPOINT_TILES", 2)
 
 
 @pytest.fixture
@@ -136,9 +143,14 @@ def test_values_and_gradients_match_reference(case, nan_buffers):
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=["bf16", "fp16"])
 def test_half_inputs_accumulate_in_fp32(dtype):
-    pairs, ts = run_both(make_inputs(b=1, d=3, L=24, n=4, dtype=dtype), ALL)
+    """The state is fp32: the last state (fp32 output) matches the fp64 reference on the same
+    rounded inputs to fp32 accuracy, far below the half-precision epsilon (8e-3 for bf16); the
+    half outputs and gradients carry only their own rounding."""
+    pairs, ts = run_both(make_inputs(b=1, d=3, L=40, n=4, dtype=dtype), ALL)
     assert pairs["out"][1].dtype == dtype and pairs["du"][1].dtype == dtype
     assert pairs["last_state"][1].dtype == torch.float32
+    assert rel_err(*pairs["last_state"]) < 1e-5
+    assert rel_err(*pairs["out"]) < torch.finfo(dtype).eps
     for name, (ref, got) in pairs.items():
         assert rel_err(ref, got) < 1e-2, f"{name}: relative error {rel_err(ref, got):.2e}"
 
@@ -166,8 +178,8 @@ def test_packed_sequences_equal_separate_runs(nan_buffers):
         pieces.append((out, last))
         # same upstream gradients as the packed run used
         g = torch.Generator().manual_seed(1)
-        gout = torch.randn(1, 5, total, generator=g)[..., s:e]
-        glast = torch.randn(len(lengths), 5, 3, generator=g)[i : i + 1]
+        gout = torch.randn(1, 5, total, generator=g)[..., s:e].to(DEVICE)
+        glast = torch.randn(len(lengths), 5, 3, generator=g)[i : i + 1].to(DEVICE)
         grads = torch.autograd.grad((out * gout).sum() + (last * glast).sum(), [*sl, h])
         for name, got in zip(("du", "ddelta", "dB", "dC", "dz"), grads[:5], strict=True):
             if e > s:
@@ -198,14 +210,15 @@ def test_initial_state_continues_a_split_sequence():
     assert rel_err(last, h2) < 1e-6
 
 
-def test_saves_only_tile_entry_states():
-    """The forward keeps ceil(L / BT) states per sequence, not one per step."""
+def test_saves_one_state_per_checkpoint():
+    """The forward keeps ceil(L / (BT * CKPT)) states per sequence, not one per step or tile."""
     u, delta, A, B, C, *_ = make_inputs(b=2, d=5, L=37, n=3)
     _, _, states = op.selective_scan_fwd(
         u, delta, A, B.unsqueeze(1), C.unsqueeze(1), None, None, None, None, None, False, False,
         True,
     )  # fmt: skip
-    assert tuple(states.shape) == (2 * 3, 5, 3)  # BT = 16: ceil(37 / 16) = 3 tiles
+    steps = op.block_sizes(3, 5)[2] * op.checkpoint_tiles(op.block_sizes(3, 5)[2])
+    assert tuple(states.shape) == (2 * -(-37 // steps), 5, 3)
     _, _, none = op.selective_scan_fwd(
         u, delta, A, B.unsqueeze(1), C.unsqueeze(1), None, None, None, None, None, False, False,
         False,
@@ -213,28 +226,87 @@ def test_saves_only_tile_entry_states():
     assert none.numel() == 0
 
 
+def saved_for_backward_bytes(b, d, n, L, dtype) -> int:
+    """Bytes autograd keeps for the backward of one selective_scan call (z, D, delta_bias,
+    softplus), measured with saved-tensor hooks on fake tensors: shapes only, no compute."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    saved = []
+
+    def pack(t):
+        saved.append(t.numel() * t.element_size())
+        return t
+
+    with FakeTensorMode():
+        u, delta, z = (torch.empty(b, d, L, dtype=dtype).requires_grad_() for _ in range(3))
+        A = torch.empty(d, n).requires_grad_()
+        B, C = (torch.empty(b, n, L, dtype=dtype).requires_grad_() for _ in range(2))
+        D, bias = torch.empty(d).requires_grad_(), torch.empty(d).requires_grad_()
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            selective_scan(u, delta, A, B, C, D, z, bias, True, check_A=False, backend="triton")
+    return sum(saved)
+
+
+def mamba_ssm_saved_bytes(b, d, n, L, dtype) -> int:
+    """What mamba_ssm's SelectiveScanFn saves with z (selective_scan_interface.py): u, delta,
+    A, B, C, D, z, delta_bias, out, and the fp32 chunk carries x [b, d, ceil(L / 2048), 2N]."""
+    item = torch.empty(0, dtype=dtype).element_size()
+    inputs = 3 * b * d * L * item + d * n * 4 + 2 * b * n * L * item + 2 * d * 4
+    return inputs + b * d * L * item + b * d * -(-L // 2048) * 2 * n * 4
+
+
+def test_saved_memory_at_mamba_130m_width_is_no_more_than_mamba_ssm(monkeypatch):
+    """B8 D1536 N16 L2048 bf16 with production tiles: one fp32 state per 2048 steps."""
+    monkeypatch.setattr(op, "FORCE_BLOCK_T", None)
+    monkeypatch.setattr(op, "FORCE_CHECKPOINT_TILES", None)
+    shape = (8, 1536, 16, 2048, torch.bfloat16)
+    ours, theirs = saved_for_backward_bytes(*shape), mamba_ssm_saved_bytes(*shape)
+    inputs = 3 * 8 * 1536 * 2048 * 2 + 1536 * 16 * 4 + 2 * 8 * 16 * 2048 * 2 + 2 * 1536 * 4
+    assert ours - inputs == 8 * 1536 * 16 * 4  # 0.75 MiB of states beyond the inputs
+    assert theirs - inputs == 8 * 1536 * 2048 * 2 + 8 * 1536 * 32 * 4  # out + carries
+    assert ours <= theirs
+
+
 def test_signed_gate_reaches_negative_eigenvalues():
     """With a large dt * |A| the signed transition tends to -1: the state flips sign each step
     (parity), which the unsigned gate cannot do; both paths agree."""
-    u = torch.zeros(1, 1, 6)
+    u = torch.zeros(1, 1, 6, device=DEVICE)
     u[..., 0] = 1.0
-    delta = torch.full((1, 1, 6), 50.0)
-    A = torch.full((1, 1), -1.0)
-    B = torch.ones(1, 1)
-    C = torch.ones(1, 1)
+    delta = torch.full((1, 1, 6), 50.0, device=DEVICE)
+    A = torch.full((1, 1), -1.0, device=DEVICE)
+    B = torch.ones(1, 1, device=DEVICE)
+    C = torch.ones(1, 1, device=DEVICE)
     out = selective_scan(u, delta, A, B, C, signed_gate=True, backend="triton")
     ref = selective_scan_ref(u, delta, A, B, C, signed_gate=True)
-    expected = 50.0 * torch.tensor([1.0, -1.0, 1.0, -1.0, 1.0, -1.0])
+    expected = 50.0 * torch.tensor([1.0, -1.0, 1.0, -1.0, 1.0, -1.0], device=DEVICE)
     assert torch.allclose(out[0, 0], expected, rtol=1e-5)
     assert torch.allclose(ref[0, 0], expected, rtol=1e-5)
 
 
-def test_cpu_tensors_use_the_reference_by_default():
-    inputs = make_inputs(b=1, d=3, L=9, n=2)
-    got = selective_scan(*inputs[:8], True, backend="auto")
-    want = selective_scan_ref(*inputs[:8], True)
-    if DEVICE == "cpu":
-        assert torch.equal(got, want)
+def test_auto_backend_dispatches_on_the_device(monkeypatch):
+    """``auto`` runs the reference on CPU tensors and the Triton kernels on CUDA tensors,
+    whatever device the suite runs on (the kernels' launcher is spied on)."""
+    launches = []
+    real = op.selective_scan_fwd_kernel
+
+    class Spy:
+        def __getitem__(self, grid):
+            launches.append(grid)
+            return real[grid]
+
+    monkeypatch.setattr(op, "selective_scan_fwd_kernel", Spy())
+    cpu_inputs = [t.cpu() for t in make_inputs(b=1, d=3, L=9, n=2)[:8]]
+    got = selective_scan(*cpu_inputs, True, backend="auto")
+    assert torch.equal(got, selective_scan_ref(*cpu_inputs, True))
+    assert launches == []
+    if DEVICE == "cuda":
+        cuda_inputs = [t.cuda() for t in cpu_inputs]
+        got = selective_scan(*cuda_inputs, True, backend="auto")
+        assert len(launches) == 1
+        assert torch.equal(got, selective_scan(*cuda_inputs, True, backend="triton"))
+    else:
+        with pytest.raises(ValueError, match="backend"):
+            selective_scan(*cpu_inputs, backend="gpu")
 
 
 def test_torch_compile_fullgraph_traces_the_custom_op():
@@ -260,7 +332,7 @@ def test_torch_compile_fullgraph_traces_the_custom_op():
         (lambda a: a.__setitem__(1, a[1][..., :-1]), ValueError, "delta/z"),
         (lambda a: a.__setitem__(3, torch.randn(2, 3, 36)), ValueError, "input-dependent form"),
         (lambda a: a.__setitem__(3, torch.randn(2, 2, 3, 37)), ValueError, "groups"),
-        (lambda a: a.__setitem__(2, a[2].to(torch.complex64)), ValueError, "complex"),
+        (lambda a: a.__setitem__(0, a[0].to(torch.complex64)), ValueError, "complex"),
         (lambda a: a.__setitem__(0, a[0].long()), TypeError, "float16"),
         (lambda a: a.__setitem__(5, torch.ones(4)), ValueError, "shape"),
         (lambda a: a.__setitem__(0, [1.0]), TypeError, "torch.Tensor"),
@@ -281,7 +353,26 @@ def test_bad_input_is_refused(mutate, error, match):
     args = make_inputs(b=2, d=5, L=37, n=3)[:8]
     mutate(args)
     with pytest.raises(error, match=match):
-        selective_scan(*args)
+        selective_scan(*args, check_A=True)
+
+
+def test_positive_A_check_is_free_by_default():
+    """By default positive A is refused on CPU tensors (no sync needed) and not checked on
+    GPU tensors; check_A=True checks everywhere, check_A=False nowhere."""
+    u, delta, A, B, C, *_ = make_inputs(b=1, d=3, L=9, n=2)
+    cpu = [t.cpu() for t in (u, delta, A.abs(), B, C)]
+    with pytest.raises(ValueError, match="positive entries"):
+        selective_scan(*cpu)
+    with pytest.raises(ValueError, match="positive entries"):
+        selective_scan(u, delta, A.abs(), B, C, check_A=True, backend="triton")
+    assert torch.isfinite(selective_scan(*cpu, check_A=False)).all()
+    if DEVICE == "cuda":  # unchecked, and no host synchronisation at all
+        torch.cuda.synchronize()
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            selective_scan(u, delta, A.abs(), B, C)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
 
 
 def test_bad_packing_and_state_are_refused():
@@ -298,3 +389,148 @@ def test_bad_packing_and_state_are_refused():
         selective_scan(u, delta, A, B, C, backend="cuda")
     # positive A passes when the check is switched off
     assert torch.isfinite(selective_scan(u, delta, A.abs(), B, C, check_A=False)).all()
+
+
+# --- GPU only: compiled kernels with the production tile and checkpoint sizes -----------------
+
+GPU_CASES = [  # b, d, L, N, dtype, tolerance on the outputs and gradients
+    (2, 500, 4096 + 16, 16, torch.float32, 2e-5),  # two checkpoints and a partial tile
+    (1, 2048 + 16, 2100, 16, torch.bfloat16, 1e-2),
+    (2, 64, 63, 64, torch.float16, 1e-2),
+]
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize(
+    "b,d,L,n,dtype,tol",
+    GPU_CASES,
+    ids=[f"B{c[0]}-D{c[1]}-L{c[2]}-N{c[3]}-{c[4]}" for c in GPU_CASES],
+)
+def test_gpu_production_tiles_against_reference(b, d, L, n, dtype, tol):
+    if DEVICE != "cuda" or INTERPRETED:
+        pytest.skip("runs the compiled kernels on a CUDA device")
+    pairs, _ = run_both(make_inputs(b=b, d=d, L=L, n=n, dtype=dtype), ALL)
+    assert rel_err(*pairs["last_state"]) < 2e-5
+    for name, (ref, got) in pairs.items():
+        assert torch.isfinite(got).all(), name
+        assert rel_err(ref, got) < tol, f"{name}: relative error {rel_err(ref, got):.2e}"
+
+
+@pytest.mark.gpu
+def test_gpu_forward_and_backward_do_not_synchronise():
+    if DEVICE != "cuda" or INTERPRETED:
+        pytest.skip("needs a CUDA device")
+    inputs = [t.requires_grad_() for t in make_inputs(b=2, d=64, L=300, n=16)[:8]]
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        out = selective_scan(*inputs, True)
+        out.backward(torch.ones_like(out))
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+
+
+# --- complex A (mamba_ssm's complex variant) ---------------------------------------------------
+
+
+def complex_inputs(form: str, dtype=torch.float64, b=2, d=4, n=3, L=13, seed=5):
+    g = torch.Generator().manual_seed(seed)
+    cdt = torch.complex128 if dtype == torch.float64 else torch.complex64
+
+    def r(*shape, rand=False, dt=dtype):
+        return (torch.rand if rand else torch.randn)(*shape, generator=g, dtype=torch.float64).to(
+            dt
+        )
+
+    A = torch.complex(-r(d, n, rand=True) - 0.1, 3 * r(d, n)).to(cdt)
+    if form == "constant":
+        B, C = (torch.complex(r(d, n), r(d, n)).to(cdt) for _ in range(2))
+    elif form == "varying":  # real, (re, im) interleaved along time
+        B, C = r(b, n, 2 * L), r(b, n, 2 * L)
+    else:  # two groups of d / 2 channels
+        B, C = r(b, 2, n, 2 * L), r(b, 2, n, 2 * L)
+    h0 = torch.complex(r(b, d, n), r(b, d, n)).to(cdt)
+    return dict(u=r(b, d, L), delta=r(b, d, L, rand=True) * 0.5, A=A, B=B, C=C, D=r(d),
+                z=r(b, d, L), delta_bias=r(d, rand=True) * 0.5, initial_state=h0)  # fmt: skip
+
+
+def complex_oracle(u, delta, A, B, C, D, z, delta_bias, initial_state):
+    """The complex S6 built from the complex linear recurrence (a separate op): one channel
+    per (d, n), gates exp(dt A), inputs dt B u, then y = 2 Re <h, C> + D u, gated by z."""
+    from kleene.triton_kernels import linear_recurrence
+
+    b, d, L = u.shape
+    n = A.shape[1]
+
+    def per_step(M):  # -> [b, L, d, n] complex
+        if M.dim() == 2:
+            return M[None, None].expand(b, L, d, n)
+        M = torch.view_as_complex(M.unflatten(-1, (L, 2)).contiguous())  # [b, (G,) n, L]
+        if M.dim() == 3:
+            M = M[:, None]
+        M = M.repeat_interleave(d // M.shape[1], dim=1)  # [b, d, n, L]
+        return M.permute(0, 3, 1, 2)
+
+    dt = torch.nn.functional.softplus(delta + delta_bias[:, None]).transpose(1, 2)  # [b, L, d]
+    gates = torch.exp(dt[..., None] * A)  # [b, L, d, n]
+    drive = (dt * u.transpose(1, 2))[..., None] * per_step(B)
+    h = linear_recurrence(gates.flatten(2), drive.flatten(2), initial_state.flatten(1),
+                          output_final_state=True)  # fmt: skip
+    states, last = h[0].unflatten(2, (d, n)), h[1].unflatten(1, (d, n))
+    y = 2 * (states * per_step(C)).sum(-1).real + D * u.transpose(1, 2)
+    return (y * torch.nn.functional.silu(z.transpose(1, 2))).transpose(1, 2), last
+
+
+@pytest.mark.parametrize("form", ["constant", "varying", "grouped"])
+def test_complex_A_matches_a_complex_linear_recurrence(form):
+    """Outputs, the complex last state and every gradient (complex ones included) against an
+    oracle built from another op, all in fp64 / complex128."""
+    x = complex_inputs(form)
+    leaves = {k: v.clone().requires_grad_() for k, v in x.items()}
+    out, last = selective_scan(**leaves, delta_softplus=True, return_last_state=True)
+    assert last.dtype == torch.complex128
+    leaves_o = {k: v.clone().requires_grad_() for k, v in x.items()}
+    out_o, last_o = complex_oracle(**leaves_o)
+    torch.testing.assert_close(out, out_o)
+    torch.testing.assert_close(last, last_o)
+    g = torch.Generator().manual_seed(2)
+    gout = torch.randn(out.shape, generator=g, dtype=torch.float64)
+    glast = torch.randn(last.shape, generator=g, dtype=torch.complex128)
+
+    def loss(o, s):
+        return (o * gout).sum() + (s * glast.conj()).real.sum()
+
+    grads = torch.autograd.grad(loss(out, last), list(leaves.values()))
+    grads_o = torch.autograd.grad(loss(out_o, last_o), list(leaves_o.values()))
+    for name, got, want in zip(leaves, grads, grads_o, strict=True):
+        torch.testing.assert_close(got, want, msg=f"d{name}")
+
+
+def test_complex64_inputs_match_the_complex128_reference():
+    x32 = complex_inputs("varying", dtype=torch.float32)
+    x64 = {k: v.to(torch.complex128 if v.is_complex() else torch.float64) for k, v in x32.items()}
+    out, last = selective_scan(**x32, delta_softplus=True, return_last_state=True)
+    want, want_last = selective_scan(**x64, delta_softplus=True, return_last_state=True)
+    assert out.dtype == torch.float32 and last.dtype == torch.complex64
+    assert rel_err(want, out) < 1e-5
+    assert (want_last - last).abs().norm() / want_last.abs().norm() < 1e-5
+
+
+def test_complex_A_packed_and_refusals():
+    x = complex_inputs("varying", b=1, L=12)
+    cu = torch.tensor([0, 5, 5, 12])
+    h0 = torch.zeros(3, 4, 3, dtype=torch.complex128)
+    out = selective_scan(**{**x, "initial_state": h0}, delta_softplus=True, cu_seqlens=cu)
+    for s, e in ((0, 5), (5, 12)):
+        part = {k: x[k][..., s:e] for k in ("u", "delta", "z")}
+        part.update({k: x[k][..., 2 * s : 2 * e] for k in ("B", "C")})
+        part = {**x, **part, "initial_state": None}
+        torch.testing.assert_close(out[..., s:e], selective_scan(**part, delta_softplus=True))
+    with pytest.raises(ValueError, match="no complex-A kernel"):
+        selective_scan(**x, backend="triton")
+    with pytest.raises(ValueError, match="positive real part"):
+        selective_scan(**{**x, "A": -x["A"]})
+    with pytest.raises(ValueError, match="input-dependent form"):  # L, not 2L, time steps
+        selective_scan(**{**x, "B": x["B"][..., :12]})
+    with pytest.raises(ValueError, match="is complex"):
+        selective_scan(**{**x, "u": x["u"].to(torch.complex128)})

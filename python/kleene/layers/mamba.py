@@ -49,7 +49,8 @@ class Mamba(nn.Module):
         signed_gate: transitions ``2 exp(dt A) - 1`` (negative eigenvalues).
         backend: passed to :func:`~kleene.triton_kernels.selective_scan`.
 
-    Shapes: ``forward([B, L, d_model]) -> [B, L, d_model]``.
+    Shapes: ``forward([B, L, d_model]) -> [B, L, d_model]``; packed sequences pass
+    ``cu_seqlens`` with B = 1. ``step(x_t, cache) -> (y_t, cache)`` like the other layers.
 
     Example:
         >>> import torch
@@ -135,34 +136,79 @@ class Mamba(nn.Module):
         dt = F.linear(dt, self.dt_proj.weight)
         return dt.transpose(1, 2), B.transpose(1, 2), C.transpose(1, 2)
 
-    def forward(self, hidden_states: Tensor, cache: MambaCache | None = None) -> Tensor:
-        """``[B, L, d_model] -> [B, L, d_model]``. With a (fresh) ``cache``, also fills it
-        with the state after the last token, so decoding can continue with :meth:`step`."""
+    def forward(
+        self,
+        hidden_states: Tensor,
+        cache: MambaCache | None = None,
+        cu_seqlens: Tensor | None = None,
+    ) -> Tensor:
+        """``[B, L, d_model] -> [B, L, d_model]``.
+
+        Args:
+            hidden_states: ``[B, L, d_model]``.
+            cache: a fresh cache (``B`` rows, or ``S`` with ``cu_seqlens``) to fill with the
+                state after the last token of every sequence, so that decoding can continue
+                with :meth:`step`.
+            cu_seqlens: ``[S + 1]`` int offsets of S sequences packed along L (B must be 1);
+                neither the convolution nor the scan crosses a sequence boundary.
+        """
         if hidden_states.dim() != 3 or hidden_states.shape[-1] != self.d_model:
             raise ValueError(
                 f"Mamba: input must be [B, L, {self.d_model}], got {tuple(hidden_states.shape)}"
             )
         if cache is not None and cache.seqlen_offset != 0:
             raise ValueError("Mamba: forward() with a cache only prefills a fresh cache")
+        if cu_seqlens is not None:
+            _check_packing(cu_seqlens, hidden_states)
         length = hidden_states.shape[1]
         x, z = self.in_proj(hidden_states).chunk(2, dim=-1)
         x = x.transpose(1, 2)  # [B, d_inner, L]
-        x_conv = self.act(self.conv1d(x)[..., :length])
+        if cu_seqlens is None:
+            x_conv = self.act(self.conv1d(x)[..., :length])
+        else:
+            x_conv = self.act(self._packed_conv(x, cu_seqlens))
         dt, B, C = self._ssm_inputs(x_conv.transpose(1, 2))
         out = selective_scan(
             x_conv, dt.to(x.dtype), -torch.exp(self.A_log.float()), B.to(x.dtype), C.to(x.dtype),
             self.D.float(), z.transpose(1, 2), self.dt_proj.bias.float(), delta_softplus=True,
             return_last_state=cache is not None, signed_gate=self.signed_gate,
-            check_A=False, backend=self.backend,
+            cu_seqlens=cu_seqlens, check_A=False, backend=self.backend,
         )  # fmt: skip
         if cache is not None:
             out, last = out
-            self._fill_cache(cache, x, last, length)
+            self._fill_cache(cache, x, last, cu_seqlens)
         return self.out_proj(out.transpose(1, 2))
 
-    def _fill_cache(self, cache: MambaCache, x: Tensor, last: Tensor, length: int) -> None:
-        width = self.d_conv
-        tail = F.pad(x, (max(0, width - length), 0))[..., -width:]
+    def _packed_conv(self, x: Tensor, cu_seqlens: Tensor) -> Tensor:
+        """The causal depthwise convolution of packed ``x [1, d_inner, L]`` with the taps
+        that would reach into the previous sequence dropped (as zero padding per sequence)."""
+        width, length = self.d_conv, x.shape[-1]
+        steps = torch.arange(length, device=x.device)
+        starts = cu_seqlens.to(steps.dtype)
+        seq = torch.searchsorted(starts[1:], steps, right=True)
+        pos = steps - starts[seq]  # position inside its sequence
+        windows = F.pad(x, (width - 1, 0)).unfold(-1, width, 1)  # [1, d_inner, L, width]
+        back = torch.arange(width - 1, -1, -1, device=x.device)  # tap k looks back width-1-k
+        keep = (back[None, :] <= pos[:, None]).to(x.dtype)  # [L, width]
+        out = (windows * keep * self.conv1d.weight[:, 0, None, :]).sum(-1)
+        return out if self.conv1d.bias is None else out + self.conv1d.bias[:, None]
+
+    def _fill_cache(
+        self, cache: MambaCache, x: Tensor, last: Tensor, cu_seqlens: Tensor | None
+    ) -> None:
+        width, length = self.d_conv, x.shape[-1]
+        if cache.ssm_state.shape != last.shape:
+            raise ValueError(
+                f"Mamba: the cache holds {cache.ssm_state.shape[0]} sequences, the input "
+                f"{last.shape[0]}"
+            )
+        if cu_seqlens is None:
+            tail = F.pad(x, (max(0, width - length), 0))[..., -width:]
+        else:  # the last `width` inputs of every sequence, zeros before its start
+            offsets = cu_seqlens.to(torch.int64)
+            idx = offsets[1:, None] - width + torch.arange(width, device=x.device)
+            valid = idx >= offsets[:-1, None]
+            tail = x[0][:, idx.clamp(min=0)].permute(1, 0, 2) * valid[:, None, :].to(x.dtype)
         cache.conv_state.copy_(tail)
         cache.ssm_state.copy_(last)
         cache.seqlen_offset = length
@@ -175,11 +221,30 @@ class Mamba(nn.Module):
         ssm = torch.zeros(batch_size, self.d_inner, self.d_state, device=device)
         return MambaCache(conv, ssm, 0)
 
-    def step(self, hidden_states: Tensor, cache: MambaCache) -> Tensor:
-        """One decoding step: ``[B, 1, d_model] -> [B, 1, d_model]``; updates ``cache``."""
-        if hidden_states.dim() != 3 or hidden_states.shape[1] != 1:
-            raise ValueError(f"Mamba.step: input must be [B, 1, D], got {hidden_states.shape}")
-        x, z = self.in_proj(hidden_states[:, 0]).chunk(2, dim=-1)  # [B, d_inner]
+    def step(
+        self, hidden_states: Tensor, cache: MambaCache | None = None
+    ) -> tuple[Tensor, MambaCache]:
+        """One decoding step, like the other layers' ``step``: returns ``(y_t, cache)``.
+
+        Args:
+            hidden_states: ``[B, d_model]`` (or ``[B, 1, d_model]`` as mamba_ssm takes it).
+            cache: the decoding state; updated in place and returned. None starts from a
+                fresh cache (zero state).
+
+        Returns:
+            ``y_t`` with the input's shape, and the cache.
+        """
+        if hidden_states.dim() == 3 and hidden_states.shape[1] == 1:
+            y, cache = self.step(hidden_states[:, 0], cache)
+            return y[:, None], cache
+        if hidden_states.dim() != 2 or hidden_states.shape[-1] != self.d_model:
+            raise ValueError(
+                f"Mamba.step: input must be [B, {self.d_model}] or [B, 1, {self.d_model}], "
+                f"got {tuple(hidden_states.shape)}"
+            )
+        if cache is None:
+            cache = self.allocate_cache(hidden_states.shape[0], dtype=hidden_states.dtype)
+        x, z = self.in_proj(hidden_states).chunk(2, dim=-1)  # [B, d_inner]
         cache.conv_state.copy_(torch.roll(cache.conv_state, shifts=-1, dims=-1))
         cache.conv_state[:, :, -1] = x
         x = (cache.conv_state * self.conv1d.weight[:, 0]).sum(-1)
@@ -196,4 +261,17 @@ class Mamba(nn.Module):
         y = (cache.ssm_state * C[:, None, :, 0].float()).sum(-1) + self.D.float() * x.float()
         y = (y * self.act(z.float())).to(x.dtype)
         cache.seqlen_offset += 1
-        return self.out_proj(y)[:, None]
+        return self.out_proj(y), cache
+
+
+def _check_packing(cu_seqlens, hidden_states: Tensor) -> None:
+    """Shape checks only; the offsets' values are checked by selective_scan."""
+    if not isinstance(cu_seqlens, Tensor):
+        raise TypeError(
+            f"Mamba: `cu_seqlens` must be an int32/int64 torch.Tensor, "
+            f"got {type(cu_seqlens).__name__}"
+        )
+    if hidden_states.shape[0] != 1:
+        raise ValueError(
+            f"Mamba: with `cu_seqlens` the batch size must be 1, got {hidden_states.shape[0]}"
+        )

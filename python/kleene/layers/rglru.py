@@ -6,27 +6,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..triton_kernels.linear_recurrence import linear_recurrence
+from ..triton_kernels.rglru import rglru_scan
+from ..triton_kernels.rglru.reference import rglru_gates, rglru_normalise
 
 __all__ = ["RGLRU"]
 
 
 def _at_least_fp32(t: Tensor) -> Tensor:
     return t if t.dtype in (torch.float32, torch.float64) else t.float()
-
-
-class _SqrtBoundDerivative(torch.autograd.Function):
-    """sqrt(x) whose gradient is capped at 1000, as in RecurrentGemma (avoids inf near x = 0)."""
-
-    @staticmethod
-    def forward(ctx, x: Tensor) -> Tensor:
-        ctx.save_for_backward(x)
-        return torch.sqrt(x)
-
-    @staticmethod
-    def backward(ctx, grad: Tensor) -> Tensor:
-        (x,) = ctx.saved_tensors
-        return grad / (2 * torch.sqrt(x.clamp(min=1e-6)))
 
 
 class _BlockDiagonalLinear(nn.Module):
@@ -52,8 +39,9 @@ class RGLRU(nn.Module):
     r_t = sigmoid(W_a x_t + b_a), i_t = sigmoid(W_x x_t + b_x),
     a_t = sigmoid(-Lambda)^(c r_t), h_t = a_t h_{t-1} + sqrt(1 - a_t^2) (i_t x_t), y_t = h_t.
     At the start of every sequence (when no initial state is given) the state is reset and the
-    input is not scaled by sqrt(1 - a^2), as in RecurrentGemma. The gates are computed in
-    PyTorch; the scan runs in :func:`kleene.triton_kernels.linear_recurrence`.
+    input is not scaled by sqrt(1 - a^2), as in RecurrentGemma. The gate projections run in
+    PyTorch; the gate nonlinearities, the decay and the normalisation are fused with the scan
+    in :func:`kleene.triton_kernels.rglru.rglru_scan` (on CPU its PyTorch reference runs).
 
     Args:
         width: channels W.
@@ -94,20 +82,11 @@ class RGLRU(nn.Module):
         target = -0.5 * torch.log(radius_sq)
         self.a_param = nn.Parameter(target + torch.log(-torch.expm1(-target)))
 
-    def _gates(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """(a, gated input) in fp32, before the sqrt(1 - a^2) normalisation."""
+    def _preactivations(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """(x, input-gate and recurrence-gate pre-activations, decay softplus(Lambda)), fp32."""
         xf = _at_least_fp32(x)
-        gate_x = torch.sigmoid(self.input_gate(xf))
-        gate_a = torch.sigmoid(self.a_gate(xf))
-        log_a = -self.c * gate_a * F.softplus(_at_least_fp32(self.a_param))
-        return log_a, xf * gate_x
-
-    @staticmethod
-    def _normalise(log_a: Tensor, gated: Tensor, reset: Tensor | None) -> Tensor:
-        multiplier = _SqrtBoundDerivative.apply(-torch.expm1(2 * log_a))
-        if reset is not None:
-            multiplier = torch.where(reset, torch.ones_like(multiplier), multiplier)
-        return gated * multiplier
+        decay = F.softplus(_at_least_fp32(self.a_param))
+        return xf, self.input_gate(xf), self.a_gate(xf), decay
 
     def forward(
         self,
@@ -128,28 +107,16 @@ class RGLRU(nn.Module):
         Returns:
             y [B, T, W] in x.dtype (and the final states).
         """
-        log_a, gated = self._gates(x)
-        reset = None
-        if initial_state is None:
-            starts = torch.zeros(x.shape[1], dtype=torch.bool, device=x.device)
-            if cu_seqlens is None:
-                starts[0] = True
-            else:
-                bos, eos = cu_seqlens[:-1].long(), cu_seqlens[1:].long()
-                starts[bos[eos > bos]] = True  # empty sequences have no first step
-            reset = starts[None, :, None]
-        h, final = linear_recurrence(
-            torch.exp(log_a), self._normalise(log_a, gated, reset), initial_state,
-            cu_seqlens=cu_seqlens, output_final_state=True,
-        )  # fmt: skip
+        xf, gx, ga, decay = self._preactivations(x)
+        h, final = rglru_scan(xf, gx, ga, decay, self.c, initial_state, cu_seqlens)
         y = h.to(x.dtype)
         return (y, final) if output_final_state else y
 
     def step(self, x_t: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """One generation step: x_t [B, W], state [B, W] fp32 (None = a sequence start)."""
-        log_a, gated = self._gates(x_t)
+        log_a, gated = rglru_gates(*self._preactivations(x_t), self.c)
         if state is None:
             state = gated
         else:
-            state = torch.exp(log_a) * state + self._normalise(log_a, gated, None)
+            state = torch.exp(log_a) * state + rglru_normalise(log_a, gated, None)
         return state.to(x_t.dtype), state

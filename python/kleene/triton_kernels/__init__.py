@@ -6,11 +6,14 @@ the autograd / torch.library glue.
 """
 
 from .linear_recurrence import linear_recurrence, linear_recurrence_ref
+from .rglru import rglru_scan, rglru_scan_ref
 from .selective_scan import selective_scan, selective_scan_ref
 
 __all__ = [
     "linear_recurrence",
     "linear_recurrence_ref",
+    "rglru_scan",
+    "rglru_scan_ref",
     "selective_scan",
     "selective_scan_ref",
 ]

@@ -139,6 +139,10 @@ def _validate(a, x, initial_state, cu_seqlens) -> None:
 
 
 def _validate_cu_seqlens(cu_seqlens: Tensor, x: Tensor) -> None:
+    if not isinstance(cu_seqlens, Tensor):
+        raise TypeError(
+            f"cu_seqlens must be an int32/int64 torch.Tensor, got {type(cu_seqlens).__name__}"
+        )
     if cu_seqlens.dim() != 1 or cu_seqlens.shape[0] < 2:
         raise ValueError("cu_seqlens must be a 1-D tensor of N + 1 >= 2 offsets")
     if cu_seqlens.dtype not in (torch.int32, torch.int64):

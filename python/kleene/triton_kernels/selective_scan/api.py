@@ -11,6 +11,7 @@ from .reference import selective_scan_ref
 Tensor = torch.Tensor
 
 _FLOATS = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+_COMPLEX = (torch.complex64, torch.complex128)
 BACKENDS = ("auto", "triton", "reference")
 
 
@@ -18,24 +19,35 @@ def _fail(name: str, message: str) -> ValueError:
     return ValueError(f"selective_scan: `{name}` {message}")
 
 
-def _check_tensor(name: str, t, dims: tuple[int, ...], optional: bool = False) -> None:
+def _check_tensor(
+    name: str, t, dims: tuple[int, ...], optional: bool = False, complex_ok: bool = False
+) -> None:
     if t is None and optional:
         return
     if not isinstance(t, torch.Tensor):
         raise TypeError(f"selective_scan: `{name}` must be a torch.Tensor, got {type(t).__name__}")
     if t.is_complex():
-        raise ValueError(f"selective_scan: `{name}` is complex; only real tensors are supported")
+        if complex_ok and t.dtype in _COMPLEX:
+            return _check_dims(name, t, dims)
+        allowed = "complex A (and constant B / C with it)" if name != "A" else "complex64/128"
+        raise ValueError(f"selective_scan: `{name}` is complex; only {allowed} may be")
     if t.dtype not in _FLOATS:
         raise TypeError(f"selective_scan: `{name}` must be float16/bfloat16/float32/float64")
+    _check_dims(name, t, dims)
+
+
+def _check_dims(name: str, t: Tensor, dims: tuple[int, ...]) -> None:
     if t.dim() not in dims:
         raise _fail(name, f"must have {' or '.join(map(str, dims))} dims, got {t.dim()}")
 
 
 def _check_shapes(u, delta, A, B, C, D, z, delta_bias) -> None:
-    for name, t, dims in (("u", u, (3,)), ("delta", delta, (3,)), ("A", A, (2,))):
+    for name, t, dims in (("u", u, (3,)), ("delta", delta, (3,))):
         _check_tensor(name, t, dims)
-    _check_tensor("B", B, (2, 3, 4))
-    _check_tensor("C", C, (2, 3, 4))
+    _check_tensor("A", A, (2,), complex_ok=True)
+    cplx = A.is_complex()
+    _check_tensor("B", B, (2, 3, 4), complex_ok=cplx and B.dim() == 2)
+    _check_tensor("C", C, (2, 3, 4), complex_ok=cplx and C.dim() == 2)
     _check_tensor("D", D, (1,), optional=True)
     _check_tensor("z", z, (3,), optional=True)
     _check_tensor("delta_bias", delta_bias, (1,), optional=True)
@@ -48,7 +60,8 @@ def _check_shapes(u, delta, A, B, C, D, z, delta_bias) -> None:
     if not 1 <= n <= MAX_D_STATE:
         raise _fail("A", f"has d_state N = {n}; supported range is 1..{MAX_D_STATE}")
     for name, M in (("B", B), ("C", C)):
-        _check_bc(name, M, b, dim, n, L)
+        # with complex A, input-dependent B / C interleave (re, im) along time: 2L (mamba_ssm)
+        _check_bc(name, M, b, dim, n, 2 * L if cplx and M.dim() > 2 else L)
     if B.dim() == 4 and C.dim() == 4 and B.shape[1] != C.shape[1]:
         raise _fail("C", f"has {C.shape[1]} groups but B has {B.shape[1]}")
     for name, t in (("D", D), ("delta_bias", delta_bias)):
@@ -81,7 +94,10 @@ def _check_varlen(u: Tensor, cu_seqlens, eager: bool) -> int:
             torch.int32,
             torch.int64,
         ):
-            raise TypeError("selective_scan: `cu_seqlens` must be an int32/int64 tensor")
+            got = getattr(cu_seqlens, "dtype", type(cu_seqlens).__name__)
+            raise TypeError(
+                f"selective_scan: `cu_seqlens` must be an int32/int64 torch.Tensor, got {got}"
+            )
         if cu_seqlens.dim() != 1 or cu_seqlens.numel() < 2:
             raise _fail("cu_seqlens", "must be 1-D with at least 2 offsets")
         if b != 1:
@@ -94,10 +110,10 @@ def _check_varlen(u: Tensor, cu_seqlens, eager: bool) -> int:
     return n_seq
 
 
-def _check_state(initial_state, n_seq: int, dim: int, n: int) -> None:
+def _check_state(initial_state, n_seq: int, dim: int, n: int, cplx: bool) -> None:
     if initial_state is None:
         return
-    _check_tensor("initial_state", initial_state, (3,))
+    _check_tensor("initial_state", initial_state, (3,), complex_ok=cplx)
     if tuple(initial_state.shape) != (n_seq, dim, n):
         raise _fail(
             "initial_state",
@@ -126,6 +142,25 @@ def _use_triton(backend: str, u: Tensor) -> bool:
     return backend == "triton"
 
 
+def _complex_scan(u, delta, A, B, C, D, z, delta_bias, delta_softplus, return_last_state,
+                  signed_gate, initial_state, cu_seqlens, check_A, backend, eager):  # fmt: skip
+    """Complex A (mamba_ssm's complex variant): the PyTorch reference on every device."""
+    if backend == "triton":
+        raise _fail("backend", "'triton' has no complex-A kernel; use 'auto' or 'reference'")
+    _use_triton("reference" if backend == "auto" else backend, u)  # validates the name
+    if signed_gate:
+        raise _fail("signed_gate", "applies to real A only")
+    if check_A is None:
+        check_A = A.device.type == "cpu"
+    if check_A and eager and bool((A.real > 0).any()):
+        raise _fail("A", "has entries with a positive real part; the scan would grow as "
+                    "|exp(dt * A)|. Pass check_A=False to allow it")  # fmt: skip
+    return selective_scan_ref(
+        u, delta, A, B, C, D, z, delta_bias, delta_softplus, return_last_state,
+        initial_state=initial_state, cu_seqlens=cu_seqlens,
+    )  # fmt: skip
+
+
 def selective_scan(
     u: Tensor,
     delta: Tensor,
@@ -141,7 +176,7 @@ def selective_scan(
     signed_gate: bool = False,
     initial_state: Tensor | None = None,
     cu_seqlens: Tensor | None = None,
-    check_A: bool = True,
+    check_A: bool | None = None,
     backend: str = "auto",
 ) -> Tensor | tuple[Tensor, Tensor]:
     """Fused selective scan (Mamba S6), a drop-in for mamba_ssm's ``selective_scan_fn``.
@@ -153,7 +188,12 @@ def selective_scan(
     Args:
         u: input ``[b, d, L]`` (fp16 / bf16 / fp32 / fp64).
         delta: time steps ``[b, d, L]``, same dtype as ``u``.
-        A: ``[d, N]``, real, N <= 256; entries must be <= 0 (see ``check_A``).
+        A: ``[d, N]``, N <= 256; entries must be <= 0 (see ``check_A``). Complex A
+            (complex64 / complex128, real parts <= 0) follows mamba_ssm's complex variant:
+            the state is complex, constant B / C are complex ``[d, N]``, input-dependent B / C
+            are real with (re, im) interleaved along time (``[b, N, 2L]`` or
+            ``[b, G, N, 2L]``), the readout is ``y = 2 Re <x, C>`` and the last state is
+            complex. It runs the PyTorch reference on every device (no kernel yet).
         B: ``[d, N]`` (time-invariant), ``[b, N, L]`` or ``[b, G, N, L]`` (input-dependent,
             G groups of d / G consecutive channels).
         C: like ``B``.
@@ -168,7 +208,10 @@ def selective_scan(
             have batch 1, each sequence starts from its own initial state, and the last state
             is ``[S, d, N]``.
         check_A: refuse ``A`` with positive entries (they make ``exp(dt A)`` grow without
-            bound). The check costs one host sync; it is skipped under ``torch.compile``.
+            bound). ``None`` (default) checks CPU tensors, where it is free, and skips the
+            check on GPU tensors, where it would cost a host synchronisation per call;
+            ``True`` checks on every device; ``False`` never checks. Skipped under
+            ``torch.compile``.
         backend: ``"auto"`` (Triton on CUDA tensors, the PyTorch reference otherwise),
             ``"triton"`` (CPU tensors need ``TRITON_INTERPRET=1``) or ``"reference"``.
 
@@ -176,8 +219,9 @@ def selective_scan(
         ``out [b, d, L]`` in ``u.dtype``; with ``return_last_state`` also the last state.
 
     Raises:
-        TypeError: a non-tensor, non-float or complex argument.
-        ValueError: inconsistent shapes, N outside 1..256, positive ``A``, bad packing.
+        TypeError: a non-tensor or non-float argument.
+        ValueError: inconsistent shapes, N outside 1..256, positive ``A`` (when checked),
+            bad packing.
 
     Example:
         >>> import torch
@@ -190,7 +234,14 @@ def selective_scan(
     _check_shapes(u, delta, A, B, C, D, z, delta_bias)
     eager = not torch.compiler.is_compiling()
     n_seq = _check_varlen(u, cu_seqlens, eager)
-    _check_state(initial_state, n_seq, A.shape[0], A.shape[1])
+    _check_state(initial_state, n_seq, A.shape[0], A.shape[1], A.is_complex())
+    if A.is_complex():
+        return _complex_scan(
+            u, delta, A, B, C, D, z, delta_bias, delta_softplus, return_last_state,
+            signed_gate, initial_state, cu_seqlens, check_A, backend, eager,
+        )  # fmt: skip
+    if check_A is None:
+        check_A = A.device.type == "cpu"
     if check_A and eager and bool((A > 0).any()):
         raise _fail("A", "has positive entries; the scan would grow as exp(dt * A). Use "
                     "A = -exp(A_log) as Mamba does, or pass check_A=False to allow it")  # fmt: skip

@@ -3,9 +3,11 @@
 One program handles ``BD`` channels of one group of one sequence and walks the sequence in
 tiles of ``BT`` steps, carrying the fp32 state ``[BD, BN]`` between tiles. Inside a tile the
 discretisation, the scan (``tl.associative_scan`` over ``[BD, BN, BT]``), the C readout, the D
-skip and the z gate are fused. The forward stores the state entering every tile (the only
-saved activations besides the inputs); the backward walks tiles in reverse, recomputes the
-states of a tile from its entry state and runs the reverse scan for the state gradient.
+skip and the z gate are fused. The forward stores only the state entering every checkpoint of
+``CKPT`` tiles (2048 steps, as mamba_ssm's chunk carries; the only saved activations besides
+the inputs). The backward walks checkpoints in reverse: it recomputes the entry states of the
+checkpoint's tiles into a scratch buffer, then walks those tiles in reverse, recomputing each
+tile's states from its entry state and running the reverse scan for the state gradient.
 
 Everything is computed in fp32 (loads are cast), which also keeps the kernels correct under
 ``TRITON_INTERPRET=1``, where bf16 arithmetic is not supported.
@@ -47,7 +49,7 @@ def _softplus(x):
 
 @triton.jit
 def _program_coords(cu_seqlens, chunk_offsets, L, NCHUNK, IS_VARLEN: tl.constexpr):
-    """(batch index, first position, end position, index of its first saved chunk)."""
+    """(sequence, batch index, first position, end position, index of its first checkpoint)."""
     i_s = tl.program_id(1)
     if IS_VARLEN:
         bos = tl.load(cu_seqlens + i_s).to(tl.int64)
@@ -125,6 +127,7 @@ def selective_scan_fwd_kernel(
     SOFTPLUS: tl.constexpr, SIGNED: tl.constexpr,
     B_VARYING: tl.constexpr, C_VARYING: tl.constexpr,
     HAS_H0: tl.constexpr, SAVE_STATES: tl.constexpr, IS_VARLEN: tl.constexpr,
+    CKPT: tl.constexpr,
 ):  # fmt: skip
     n_dblk = tl.cdiv(DG, BD)
     i_g = tl.program_id(0) // n_dblk
@@ -149,8 +152,9 @@ def selective_scan_fwd_kernel(
 
     for c in range(0, tl.cdiv(eos - bos, BT)):
         if SAVE_STATES:
-            st = states_ptr + (chunk0 + c) * DIM * N + offs_dn
-            tl.store(st, h, mask=mask_dn)
+            if c % CKPT == 0:
+                st = states_ptr + (chunk0 + c // CKPT) * DIM * N + offs_dn
+                tl.store(st, h, mask=mask_dn)
         offs_t = bos + tl.cast(c, tl.int64) * BT + tl.arange(0, BT)
         mask_t = offs_t < eos
         offs_ud = base_u + offs_t[None, :]
@@ -185,18 +189,21 @@ def selective_scan_fwd_kernel(
 @triton.jit
 def selective_scan_bwd_kernel(
     u_ptr, delta_ptr, A_ptr, B_ptr, C_ptr, D_ptr, z_ptr, bias_ptr,
-    cu_seqlens, chunk_offsets, states_ptr, dout_ptr, dlast_ptr,
+    cu_seqlens, chunk_offsets, tile_offsets, states_ptr, scratch_ptr, dout_ptr, dlast_ptr,
     du_ptr, ddelta_ptr, dz_ptr, dA_ptr, dB_ptr, dC_ptr, dD_ptr, dbias_ptr, dh0_ptr,
     L, DIM, DG, N, G, NCHUNK,
     BD: tl.constexpr, BN: tl.constexpr, BT: tl.constexpr,
     HAS_D: tl.constexpr, HAS_Z: tl.constexpr, HAS_BIAS: tl.constexpr,
     SOFTPLUS: tl.constexpr, SIGNED: tl.constexpr,
     B_VARYING: tl.constexpr, C_VARYING: tl.constexpr,
-    HAS_DLAST: tl.constexpr, IS_VARLEN: tl.constexpr,
+    HAS_DLAST: tl.constexpr, IS_VARLEN: tl.constexpr, CKPT: tl.constexpr, SCR: tl.constexpr,
 ):  # fmt: skip
     """Gradients of one (sequence, channel block); per-sequence partial sums of the
     parameter gradients (dA, dD, dbias, constant dB / dC) are stored at ``[i_s, ...]`` and
-    input-dependent dB / dC are accumulated over channel blocks with fp32 atomics."""
+    input-dependent dB / dC are accumulated over channel blocks with fp32 atomics.
+
+    ``scratch`` holds the entry states of the tiles of one checkpoint: ``SCR`` rows per
+    sequence (dense) or rows from ``tile_offsets`` (packed: one per tile of the sequence)."""
     n_dblk = tl.cdiv(DG, BD)
     i_g = tl.program_id(0) // n_dblk
     offs_dg = (tl.program_id(0) % n_dblk) * BD + tl.arange(0, BD)
@@ -223,85 +230,119 @@ def selective_scan_bwd_kernel(
     acc_dC = tl.zeros([BD, BN], dtype=tl.float32)
     acc_dD = tl.zeros([BD], dtype=tl.float32)
     acc_dbias = tl.zeros([BD], dtype=tl.float32)
-    n_chunks = tl.cdiv(eos - bos, BT)
+    n_tiles = tl.cdiv(eos - bos, BT)
+    if IS_VARLEN:
+        row0 = tl.load(tile_offsets + i_s).to(tl.int64)
+    else:
+        row0 = i_b * SCR
+    n_ckpt = tl.cdiv(n_tiles, CKPT)
+    last_col = tl.arange(0, BT)[None, None, :] == BT - 1
 
-    for cc in range(0, n_chunks):
-        c = n_chunks - 1 - cc
-        offs_t = bos + tl.cast(c, tl.int64) * BT + tl.arange(0, BT)
-        mask_t = offs_t < eos
-        offs_ud = base_u + offs_t[None, :]
-        mask_ud = mask_d[:, None] & mask_t[None, :]
-        u, dt_raw, dt = _load_gate_inputs(
-            u_ptr, delta_ptr, bias_ptr, offs_ud, mask_ud, mask_t, offs_d, mask_d,
-            HAS_BIAS, SOFTPLUS,
-        )  # fmt: skip
-        e = tl.exp(dt[:, None, :] * A[:, :, None])
-        a = e
-        if SIGNED:
-            a = 2.0 * e - 1.0
-        Bm = _load_bc(B_ptr, base_bc, offs_n, mask_n, offs_t, mask_t, offs_d, mask_d, L, N,
-                      B_VARYING)  # fmt: skip
-        Bx = _expand_bc(Bm, B_VARYING)
-        Cm = _load_bc(C_ptr, base_bc, offs_n, mask_n, offs_t, mask_t, offs_d, mask_d, L, N,
-                      C_VARYING)  # fmt: skip
-        Cx = _expand_bc(Cm, C_VARYING)
-        bu = (dt * u)[:, None, :] * Bx
+    for kk in range(0, n_ckpt):
+        k = n_ckpt - 1 - kk
+        c0 = k * CKPT
+        c1 = tl.minimum(c0 + CKPT, n_tiles)
+        # recompute the entry state of every tile of this checkpoint into the scratch rows
+        h = tl.load(states_ptr + (chunk0 + k) * DIM * N + offs_dn, mask=mask_dn, other=0.0)
+        for c in range(c0, c1):
+            tl.store(scratch_ptr + (row0 + c - c0) * DIM * N + offs_dn, h, mask=mask_dn)
+            offs_t = bos + tl.cast(c, tl.int64) * BT + tl.arange(0, BT)
+            mask_t = offs_t < eos
+            offs_ud = base_u + offs_t[None, :]
+            mask_ud = mask_d[:, None] & mask_t[None, :]
+            u, dt_raw, dt = _load_gate_inputs(
+                u_ptr, delta_ptr, bias_ptr, offs_ud, mask_ud, mask_t, offs_d, mask_d,
+                HAS_BIAS, SOFTPLUS,
+            )  # fmt: skip
+            a = tl.exp(dt[:, None, :] * A[:, :, None])
+            if SIGNED:
+                a = 2.0 * a - 1.0
+            Bm = _load_bc(B_ptr, base_bc, offs_n, mask_n, offs_t, mask_t, offs_d, mask_d, L, N,
+                          B_VARYING)  # fmt: skip
+            bu = (dt * u)[:, None, :] * _expand_bc(Bm, B_VARYING)
+            pa, pb = tl.associative_scan((a, bu), 2, _combine_fwd)
+            hs = pa * h[:, :, None] + pb
+            h = tl.sum(tl.where(last_col, hs, 0.0), axis=2)
+        tl.debug_barrier()  # the scratch rows are read back below by other threads
+        for cc in range(c0, c1):
+            c = c1 - 1 - (cc - c0)
+            offs_t = bos + tl.cast(c, tl.int64) * BT + tl.arange(0, BT)
+            mask_t = offs_t < eos
+            offs_ud = base_u + offs_t[None, :]
+            mask_ud = mask_d[:, None] & mask_t[None, :]
+            u, dt_raw, dt = _load_gate_inputs(
+                u_ptr, delta_ptr, bias_ptr, offs_ud, mask_ud, mask_t, offs_d, mask_d,
+                HAS_BIAS, SOFTPLUS,
+            )  # fmt: skip
+            e = tl.exp(dt[:, None, :] * A[:, :, None])
+            a = e
+            if SIGNED:
+                a = 2.0 * e - 1.0
+            Bm = _load_bc(B_ptr, base_bc, offs_n, mask_n, offs_t, mask_t, offs_d, mask_d, L, N,
+                          B_VARYING)  # fmt: skip
+            Bx = _expand_bc(Bm, B_VARYING)
+            Cm = _load_bc(C_ptr, base_bc, offs_n, mask_n, offs_t, mask_t, offs_d, mask_d, L, N,
+                          C_VARYING)  # fmt: skip
+            Cx = _expand_bc(Cm, C_VARYING)
+            bu = (dt * u)[:, None, :] * Bx
 
-        # recompute the states of this tile from the saved entry state
-        h_in = tl.load(states_ptr + (chunk0 + c) * DIM * N + offs_dn, mask=mask_dn, other=0.0)
-        one = tl.full([BD, BN, BT], 1.0, tl.float32)
-        zero = tl.zeros([BD, BN, BT], dtype=tl.float32)
-        pex, sex, _, _ = tl.associative_scan((one, zero, a, bu), 2, _combine_exclusive)
-        h_prev = sex + pex * h_in[:, :, None]  # h_{t-1}
-        hs = a * h_prev + bu  # h_t
+            # recompute the states of this tile from its entry state
+            p_in = scratch_ptr + (row0 + c - c0) * DIM * N + offs_dn
+            h_in = tl.load(p_in, mask=mask_dn, other=0.0)
+            one = tl.full([BD, BN, BT], 1.0, tl.float32)
+            zero = tl.zeros([BD, BN, BT], dtype=tl.float32)
+            pex, sex, _, _ = tl.associative_scan((one, zero, a, bu), 2, _combine_exclusive)
+            h_prev = sex + pex * h_in[:, :, None]  # h_{t-1}
+            hs = a * h_prev + bu  # h_t
 
-        # output gate
-        dout = tl.load(dout_ptr + offs_ud, mask=mask_ud, other=0.0).to(tl.float32)
-        dy = dout
-        if HAS_Z:
-            y = tl.sum(hs * Cx, axis=1) + Dv[:, None] * u
-            zz = tl.load(z_ptr + offs_ud, mask=mask_ud, other=0.0).to(tl.float32)
-            sz = tl.sigmoid(zz)
-            dy = dout * zz * sz
-            dz = dout * y * sz * (1.0 + zz * (1.0 - sz))
-            tl.store(dz_ptr + offs_ud, dz.to(dz_ptr.dtype.element_ty), mask=mask_ud)
+            # output gate
+            dout = tl.load(dout_ptr + offs_ud, mask=mask_ud, other=0.0).to(tl.float32)
+            dy = dout
+            if HAS_Z:
+                y = tl.sum(hs * Cx, axis=1) + Dv[:, None] * u
+                zz = tl.load(z_ptr + offs_ud, mask=mask_ud, other=0.0).to(tl.float32)
+                sz = tl.sigmoid(zz)
+                dy = dout * zz * sz
+                dz = dout * y * sz * (1.0 + zz * (1.0 - sz))
+                tl.store(dz_ptr + offs_ud, dz.to(dz_ptr.dtype.element_ty), mask=mask_ud)
 
-        # reverse scan: g_t = dy_t C_t + a_{t+1} g_{t+1}, plus the carry from the next tile
-        x = dy[:, None, :] * Cx
-        p, v, _ = tl.associative_scan((one, x, a), 2, _combine_bwd, reverse=True)
-        g = v + p * r[:, :, None]
-        r = tl.sum(tl.where(first_col, a * g, 0.0), axis=2)
+            # reverse scan: g_t = dy_t C_t + a_{t+1} g_{t+1}, plus the carry from the next tile
+            x = dy[:, None, :] * Cx
+            p, v, _ = tl.associative_scan((one, x, a), 2, _combine_bwd, reverse=True)
+            g = v + p * r[:, :, None]
+            r = tl.sum(tl.where(first_col, a * g, 0.0), axis=2)
 
-        # gradients of the readout and the input
-        dtu = dt * u
-        if C_VARYING:
-            dC_t = tl.sum(dy[:, None, :] * hs, axis=0)
-            tl.atomic_add(dC_ptr + base_bc + offs_n[:, None] * L + offs_t[None, :], dC_t,
-                          mask=mask_n[:, None] & mask_t[None, :])  # fmt: skip
-        else:
-            acc_dC += tl.sum(dy[:, None, :] * hs, axis=2)
-        gB = tl.sum(g * Bx, axis=1)  # [BD, BT]
-        if B_VARYING:
-            dB_t = tl.sum(g * dtu[:, None, :], axis=0)
-            tl.atomic_add(dB_ptr + base_bc + offs_n[:, None] * L + offs_t[None, :], dB_t,
-                          mask=mask_n[:, None] & mask_t[None, :])  # fmt: skip
-        else:
-            acc_dB += tl.sum(g * dtu[:, None, :], axis=2)
-        du = dy * Dv[:, None] + gB * dt
-        acc_dD += tl.sum(dy * u, axis=1)
+            # gradients of the readout and the input
+            dtu = dt * u
+            if C_VARYING:
+                dC_t = tl.sum(dy[:, None, :] * hs, axis=0)
+                tl.atomic_add(dC_ptr + base_bc + offs_n[:, None] * L + offs_t[None, :], dC_t,
+                              mask=mask_n[:, None] & mask_t[None, :])  # fmt: skip
+            else:
+                acc_dC += tl.sum(dy[:, None, :] * hs, axis=2)
+            gB = tl.sum(g * Bx, axis=1)  # [BD, BT]
+            if B_VARYING:
+                dB_t = tl.sum(g * dtu[:, None, :], axis=0)
+                tl.atomic_add(dB_ptr + base_bc + offs_n[:, None] * L + offs_t[None, :], dB_t,
+                              mask=mask_n[:, None] & mask_t[None, :])  # fmt: skip
+            else:
+                acc_dB += tl.sum(g * dtu[:, None, :], axis=2)
+            du = dy * Dv[:, None] + gB * dt
+            acc_dD += tl.sum(dy * u, axis=1)
 
-        # gradients through the gate a = exp(dt A) (or 2 exp(dt A) - 1)
-        de = g * h_prev * e
-        if SIGNED:
-            de = 2.0 * de
-        acc_dA += tl.sum(de * dt[:, None, :], axis=2)
-        ddt = gB * u + tl.sum(de * A[:, :, None], axis=1)
-        if SOFTPLUS:
-            ddt = tl.where(dt_raw <= 20.0, ddt * tl.sigmoid(dt_raw), ddt)
-        ddt = tl.where(mask_ud, ddt, 0.0)
-        acc_dbias += tl.sum(ddt, axis=1)
-        tl.store(du_ptr + offs_ud, du.to(du_ptr.dtype.element_ty), mask=mask_ud)
-        tl.store(ddelta_ptr + offs_ud, ddt.to(ddelta_ptr.dtype.element_ty), mask=mask_ud)
+            # gradients through the gate a = exp(dt A) (or 2 exp(dt A) - 1)
+            de = g * h_prev * e
+            if SIGNED:
+                de = 2.0 * de
+            acc_dA += tl.sum(de * dt[:, None, :], axis=2)
+            ddt = gB * u + tl.sum(de * A[:, :, None], axis=1)
+            if SOFTPLUS:
+                ddt = tl.where(dt_raw <= 20.0, ddt * tl.sigmoid(dt_raw), ddt)
+            ddt = tl.where(mask_ud, ddt, 0.0)
+            acc_dbias += tl.sum(ddt, axis=1)
+            tl.store(du_ptr + offs_ud, du.to(du_ptr.dtype.element_ty), mask=mask_ud)
+            tl.store(ddelta_ptr + offs_ud, ddt.to(ddelta_ptr.dtype.element_ty), mask=mask_ud)
+        tl.debug_barrier()  # the next checkpoint overwrites the scratch rows
 
     part_dn = i_s * DIM * N + offs_dn
     tl.store(dh0_ptr + part_dn, r, mask=mask_dn)

@@ -17,23 +17,32 @@ Tensor = torch.Tensor
 MAX_D_STATE = 256
 """Largest d_state (N) the kernels accept, as in mamba_ssm."""
 
-TILE_BUDGET = 4096
-"""Elements of one ``[BD, BN, BT]`` fp32 tile held by a program."""
+TILE_BUDGET, BWD_TILE_BUDGET = 4096, 2048
+"""Elements of one ``[BD, BN, BT]`` fp32 tile held by a forward / backward program (the
+backward keeps more tiles live; it takes fewer channels, the same BT)."""
 
 FWD_WARPS, BWD_WARPS = 4, 8
 """Warps per program. Compiled for sm_90 by ptxas (bench/test_scan_compile.py) at N = 16,
-bf16: the forward uses 255 registers without spills at 4 warps; the backward spills 824
-bytes at 4 warps and none at 8."""
+bf16: the forward uses 255 registers without spills at 4 warps; the backward with its
+checkpoint recomputation spilled 68 bytes at 8 warps with a 4096-element tile, none at 2048."""
 
 FORCE_BLOCK_T: int | None = None
 """Tests set this to a small power of two so that short sequences span several tiles."""
 
+CHECKPOINT_STEPS = 2048
+"""The forward saves the state every this many steps (mamba_ssm saves its chunk carries at the
+same spacing); the backward recomputes the states in between."""
 
-def block_sizes(d_state: int, group_dim: int) -> tuple[int, int, int]:
-    """(BD channels, BN padded state, BT steps) per program."""
+FORCE_CHECKPOINT_TILES: int | None = None
+"""Tests set this to a small count so that short sequences span several checkpoints."""
+
+
+def block_sizes(d_state: int, group_dim: int, budget: int = TILE_BUDGET) -> tuple[int, int, int]:
+    """(BD channels, BN padded state, BT steps) per program. BT does not depend on the
+    budget, so forward and backward tiles (and checkpoints) line up."""
     bn = triton.next_power_of_2(d_state)
     bt = FORCE_BLOCK_T or max(16, min(64, TILE_BUDGET // bn))
-    bd = max(1, min(triton.next_power_of_2(group_dim), TILE_BUDGET // (bn * bt)))
+    bd = max(1, min(triton.next_power_of_2(group_dim), budget // (bn * bt)))
     return bd, bn, bt
 
 
@@ -41,32 +50,56 @@ def _groups(B: Tensor, C: Tensor) -> int:
     return B.shape[1] if B.dim() == 4 else (C.shape[1] if C.dim() == 4 else 1)
 
 
-def _num_chunks(u: Tensor, cu_seqlens: Tensor | None, bt: int) -> tuple[int, int]:
-    """(number of sequences, rows of the saved-state buffer). With packing each sequence
-    wastes at most one partial tile, so ``ceil(L / BT) + S`` rows always suffice."""
+def checkpoint_tiles(bt: int) -> int:
+    """Tiles of BT steps between two saved states."""
+    return FORCE_CHECKPOINT_TILES or max(1, CHECKPOINT_STEPS // bt)
+
+
+def _rows(u: Tensor, cu_seqlens: Tensor | None, steps: int) -> tuple[int, int]:
+    """(number of sequences, rows needed for one state every ``steps`` steps). With packing
+    each sequence wastes at most one partial block, so ``ceil(L / steps) + S`` rows suffice."""
     L = u.shape[2]
     if cu_seqlens is None:
-        return u.shape[0], u.shape[0] * triton.cdiv(L, bt)
+        return u.shape[0], u.shape[0] * triton.cdiv(L, steps)
     n_seq = cu_seqlens.shape[0] - 1
-    return n_seq, triton.cdiv(L, bt) + n_seq
+    return n_seq, triton.cdiv(L, steps) + n_seq
 
 
-def _chunk_offsets(cu_seqlens: Tensor, bt: int) -> Tensor:
+def _row_offsets(cu_seqlens: Tensor, steps: int) -> Tensor:
+    """First row of every packed sequence, one row per ``steps`` steps of each."""
     lens = cu_seqlens[1:] - cu_seqlens[:-1]
-    counts = (lens + bt - 1) // bt
+    counts = (lens + steps - 1) // steps
     return torch.cumsum(counts, 0) - counts
 
 
-def _common(u: Tensor, A: Tensor, B: Tensor, C: Tensor, cu_seqlens: Tensor | None):
+def _common(
+    u: Tensor, A: Tensor, B: Tensor, C: Tensor, cu_seqlens: Tensor | None, budget=TILE_BUDGET
+):
     b, dim, L = u.shape
     n = A.shape[1]
     g = _groups(B, C)
-    bd, bn, bt = block_sizes(n, dim // g)
-    n_seq, n_rows = _num_chunks(u, cu_seqlens, bt)
+    bd, bn, bt = block_sizes(n, dim // g, budget)
+    ckpt = checkpoint_tiles(bt)
+    n_seq, n_rows = _rows(u, cu_seqlens, bt * ckpt)
     grid = (g * triton.cdiv(dim // g, bd), n_seq)
-    meta = dict(L=L, DIM=dim, DG=dim // g, N=n, G=g, NCHUNK=triton.cdiv(L, bt), BD=bd, BN=bn, BT=bt)
-    offsets = _chunk_offsets(cu_seqlens, bt) if cu_seqlens is not None else u
+    meta = dict(L=L, DIM=dim, DG=dim // g, N=n, G=g, NCHUNK=triton.cdiv(L, bt * ckpt),
+                BD=bd, BN=bn, BT=bt, CKPT=ckpt)  # fmt: skip
+    offsets = _row_offsets(cu_seqlens, bt * ckpt) if cu_seqlens is not None else u
     return grid, meta, n_seq, n_rows, offsets
+
+
+def _scratch(u: Tensor, cu_seqlens: Tensor | None, meta: dict) -> tuple[Tensor, Tensor, int]:
+    """Backward scratch for the entry states of one checkpoint's tiles: (buffer, per-sequence
+    first rows when packed, rows per dense sequence). Packed sequences get one row per tile
+    (each may be shorter than a checkpoint), dense ones ``min(CKPT, tiles)`` rows."""
+    bt, dim, n = meta["BT"], meta["DIM"], meta["N"]
+    scr = min(meta["CKPT"], triton.cdiv(u.shape[2], bt))
+    if cu_seqlens is None:
+        rows, offsets = u.shape[0] * scr, u
+    else:
+        rows = _rows(u, cu_seqlens, bt)[1]
+        offsets = _row_offsets(cu_seqlens, bt)
+    return u.new_empty((rows, dim, n), dtype=torch.float32), offsets, max(scr, 1)
 
 
 def _device_guard(t: Tensor):
@@ -98,7 +131,8 @@ def selective_scan_fwd(
     signed_gate: bool,
     save_states: bool,
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """Returns (out ``[b, d, L]``, last state ``[S, d, N]`` fp32, saved tile-entry states)."""
+    """Returns (out ``[b, d, L]``, last state ``[S, d, N]`` fp32, the states saved every
+    ``CHECKPOINT_STEPS`` steps for the backward, ``[rows, d, N]`` fp32)."""
     grid, meta, n_seq, n_rows, offsets = _common(u, A, B, C, cu_seqlens)
     dim, n = meta["DIM"], meta["N"]
     out = torch.empty_like(u)
@@ -169,21 +203,23 @@ def selective_scan_bwd(
 ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
     """Returns (du, ddelta, dA, dB, dC, dD, dz, ddelta_bias, dinitial_state), reduced over
     sequences; dz is empty without z. Parameter gradients are fp32."""
-    grid, meta, n_seq, _, offsets = _common(u, A, B, C, cu_seqlens)
+    grid, meta, n_seq, _, offsets = _common(u, A, B, C, cu_seqlens, BWD_TILE_BUDGET)
     buf = _bwd_buffers(u, A, B, C, z, n_seq)
+    scratch, tile_offsets, scr = _scratch(u, cu_seqlens, meta)
     with _device_guard(u):
         selective_scan_bwd_kernel[grid](
             u, delta, A, B, C,
             u if D is None else D, u if z is None else z,
             u if delta_bias is None else delta_bias,
-            u if cu_seqlens is None else cu_seqlens, offsets, states, dout,
+            u if cu_seqlens is None else cu_seqlens, offsets, tile_offsets, states, scratch,
+            dout,
             u if dlast is None else dlast,
             buf["du"], buf["ddelta"], buf["dz"] if z is not None else u,
             buf["dA"], buf["dB"], buf["dC"], buf["dD"], buf["dbias"], buf["dh0"],
             HAS_D=D is not None, HAS_Z=z is not None, HAS_BIAS=delta_bias is not None,
             SOFTPLUS=delta_softplus, SIGNED=signed_gate,
             B_VARYING=B.dim() == 4, C_VARYING=C.dim() == 4,
-            HAS_DLAST=dlast is not None, IS_VARLEN=cu_seqlens is not None,
+            HAS_DLAST=dlast is not None, IS_VARLEN=cu_seqlens is not None, SCR=scr,
             num_warps=BWD_WARPS, **meta,
         )  # fmt: skip
     dB = buf["dB"].to(B.dtype) if B.dim() == 4 else buf["dB"].sum(0)

@@ -14,9 +14,18 @@ Tensor = torch.Tensor
 
 
 def _compute_dtype(*tensors: Tensor | None) -> torch.dtype:
-    if any(t is not None and t.dtype == torch.float64 for t in tensors):
+    if any(t is not None and t.dtype in (torch.float64, torch.complex128) for t in tensors):
         return torch.float64
     return torch.float32
+
+
+def _complex_bc(M: Tensor, dtype: torch.dtype) -> Tensor:
+    """Complex A's B or C: constant ``[d, N]`` complex, or input-dependent real with (re, im)
+    interleaved along time (``[..., 2L]``) as mamba_ssm stores them."""
+    cdtype = torch.complex128 if dtype == torch.float64 else torch.complex64
+    if M.dim() == 2:
+        return M.to(cdtype)
+    return torch.view_as_complex(M.to(dtype).unflatten(-1, (-1, 2)).contiguous())
 
 
 def _per_channel(M: Tensor, dim: int, dtype: torch.dtype) -> Tensor:
@@ -92,18 +101,29 @@ def selective_scan_ref(
         dt = dt + delta_bias.to(dtype)[:, None]
     if delta_softplus:
         dt = F.softplus(dt)
-    uf, Af = u.to(dtype), A.to(dtype)
-    Bf, Cf = _per_channel(B, dim, dtype), _per_channel(C, dim, dtype)
-    h0 = initial_state.to(dtype) if initial_state is not None else None
+    uf = u.to(dtype)
+    if A.is_complex():  # mamba_ssm's complex variant: complex state, y = 2 Re <x, C>
+        cdtype = torch.complex128 if dtype == torch.float64 else torch.complex64
+        Af, state_dtype = A.to(cdtype), cdtype
+        B, C = _complex_bc(B, dtype), _complex_bc(C, dtype)
+    else:
+        Af, state_dtype = A.to(dtype), dtype
+    Bf, Cf = _per_channel(B, dim, state_dtype), _per_channel(C, dim, state_dtype)
+    h0 = initial_state.to(state_dtype) if initial_state is not None else None
 
     if cu_seqlens is None:
-        h = h0 if h0 is not None else uf.new_zeros(u.shape[0], dim, n)
+        h = h0 if h0 is not None else torch.zeros(u.shape[0], dim, n, dtype=state_dtype,
+                                                   device=u.device)  # fmt: skip
         y, last = _scan_batch(uf, dt, Af, Bf, Cf, h, signed_gate)
     else:
         ys, lasts = [], []
         bounds = cu_seqlens.tolist()
         for i, (s, e) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
-            h = h0[i : i + 1] if h0 is not None else uf.new_zeros(1, dim, n)
+            h = (
+                h0[i : i + 1]
+                if h0 is not None
+                else torch.zeros(1, dim, n, dtype=state_dtype, device=u.device)
+            )
             pick = lambda M, s=s, e=e: M if M.dim() == 2 else M[s:e]  # noqa: E731
             y_i, last_i = _scan_batch(
                 uf[..., s:e], dt[..., s:e], Af, pick(Bf), pick(Cf), h, signed_gate
@@ -113,6 +133,8 @@ def selective_scan_ref(
         y = torch.cat(ys, dim=-1)
         last = torch.cat(lasts, dim=0)
 
+    if y.is_complex():
+        y = 2 * y.real
     if D is not None:
         y = y + D.to(dtype)[:, None] * uf
     if z is not None:
