@@ -1,7 +1,11 @@
-"""MQAR in a training loop: batches from kleene, loss on the labelled positions only.
+"""MQAR in a training loop: batches from kleene, loss on the labelled positions only, test
+accuracy from ``kleene.evaluate``.
 
-Run: ``python examples/recall_mqar.py`` (needs torch). Training items are read from one
-stream (seed 0) in order, so the run can be resumed at any step with the same data.
+Run: ``python examples/recall_mqar.py`` (needs torch; about 75 s on a 2-core CPU). Training
+items are read from one stream (seed 0) in order, so the run can be resumed at any step with
+the same data. The two-layer Transformer learns part of the task in 300 steps: it prints the
+loss and the accuracy on 256 held-out items (seed 1) every 50 steps, ending near
+``step  299  loss 2.4  test accuracy 0.25`` (longer training goes higher).
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ import torch.nn.functional as F
 import kleene
 
 task = kleene.tasks.get("mqar", vocab_size=128, input_seq_len=64, num_kv_pairs=4)
-test = task.batch(256, seed=1).to_torch()  # a fixed test set: seed 1; training uses seed 0
 
 
 class TinyTransformer(torch.nn.Module):
@@ -30,12 +33,10 @@ class TinyTransformer(torch.nn.Module):
         return self.head(self.body(h, mask=self.mask, is_causal=True))
 
 
-def accuracy(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> float:
-    labels = batch["labels"]
-    with torch.no_grad():
-        pred = model(batch["tokens"].long()).argmax(-1)
-    scored = labels != kleene.IGNORE_INDEX
-    return (pred[scored] == labels[scored]).float().mean().item()
+def accuracy(model: torch.nn.Module) -> float:
+    """Accuracy on the labelled positions of 256 held-out items (seed 1; training uses 0)."""
+    result = kleene.evaluate(model, task, num=256, seed=1)
+    return result.metrics[task.input_seq_len]["accuracy"]
 
 
 def main(steps: int = 300, batch_size: int = 64) -> None:
@@ -49,7 +50,7 @@ def main(steps: int = 300, batch_size: int = 64) -> None:
         loss.backward()
         opt.step()
         if step % 50 == 0 or step == steps - 1:
-            acc = accuracy(model, test)
+            acc = accuracy(model)
             print(f"step {step:4d}  loss {loss.item():.3f}  test accuracy {acc:.3f}")
 
 
