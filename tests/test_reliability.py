@@ -132,12 +132,12 @@ def test_copying_sizes_do_not_wrap(name, n):
         tasks.get(name, num_tokens_to_copy=n).batch(2, seed=0)
 
 
-def test_panic_boundary_message_names_a_bug():
-    # No public input is known to panic any more; the boundary's message is checked through
-    # the shared helper's wording, which every entry point uses.
+@pytest.mark.parametrize("detached", [True, False])
+def test_a_panic_becomes_a_runtime_error_naming_a_bug(detached):
     from kleene import _core
 
-    assert hasattr(_core, "default_threads")
+    with pytest.raises(RuntimeError, match="a bug in kleene.*deliberate test panic"):
+        _core._panic_for_tests(detached)
 
 
 # -- 4. unbounded work ----------------------------------------------------------------------

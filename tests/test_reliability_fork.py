@@ -2,6 +2,8 @@
 family (multi-threaded generation), many epochs; a deadlock fails by timeout, never hangs.
 
 Issue 18 item 2: the pool registry's lock used to be inherited locked by a forked child.
+The raw `os.fork()` loop below reproduces that deadlock with the old registry (6 children
+of 3000 hung on a loaded 2-core machine); the DataLoader test is the user-facing shape.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
@@ -74,7 +75,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def test_fork_workers_while_parent_threads_generate(tmp_path: Path):
+def test_fork_workers_while_parent_threads_generate():
     env = dict(os.environ)
     env.setdefault("KLEENE_NUM_THREADS", "2")
     try:
@@ -89,3 +90,61 @@ def test_fork_workers_while_parent_threads_generate(tmp_path: Path):
         pytest.fail(f"deadlock: {EPOCHS} fork epochs did not finish in {TIMEOUT_S} s ({e})")
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"epochs {EPOCHS}" in done.stdout
+
+
+FORKS = 1000
+
+FORK_LOOP = textwrap.dedent(
+    """
+    import os, signal, sys, threading, time
+    from kleene import tasks
+
+    FAMILIES = [
+        tasks.get("markov", length=16),
+        tasks.get("parity", max_length=12),
+        tasks.get("cfg3", grammar="cfg3b"),
+        tasks.get("life", size=12, horizon=2),
+        tasks.get("eca", width=64, sample_width=16, seq_length=8, horizon=64),
+        tasks.get("mqar", vocab_size=64, input_seq_len=32),
+        tasks.get("dyck", length=16),
+    ]
+    stop = threading.Event()
+    def hammer(task):
+        while not stop.is_set():
+            task.batch(1, seed=1, threads=2)  # tiny batches: the pool registry is hit often
+    for t in FAMILIES:
+        threading.Thread(target=hammer, args=(t,), daemon=True).start()
+    hung = 0
+    for i in range(int(sys.argv[1])):
+        pid = os.fork()
+        if pid == 0:
+            FAMILIES[i % len(FAMILIES)].batch(2, seed=0, threads=2)
+            os._exit(0)
+        deadline = time.monotonic() + 10
+        while not os.waitpid(pid, os.WNOHANG)[0]:
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                hung += 1
+                break
+            time.sleep(0.001)
+    stop.set()
+    print("hung", hung)
+    """
+)
+
+
+def test_raw_forks_while_parent_threads_generate():
+    env = {**os.environ, "KLEENE_NUM_THREADS": "2"}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-W", "ignore", "-c", FORK_LOOP, str(FORKS)],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+            env=env,
+        )
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f"the fork loop itself hung ({e})")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["hung", "0"], done.stdout

@@ -5,6 +5,7 @@ import numpy as np
 __version__: str
 
 def default_threads() -> int: ...
+def _panic_for_tests(detached: bool) -> None: ...
 def markov_validate(
     *,
     vocab_size: int,
