@@ -4,7 +4,11 @@
 //! failed) is replayed every run by `regression_corpus`.
 
 use kleene_core::automata::{compile_regex, DEFAULT_REGEX_DFA_STATES};
-use kleene_core::cellular::life::LifeRule;
+use kleene_core::cellular::eca::Boundary;
+use kleene_core::cellular::life::{LifeBoundary, LifeRule};
+use kleene_core::cellular::tasks::{
+    eca_batch, life_batch, EcaSplit, EcaTaskConfig, LifeTaskConfig,
+};
 use kleene_core::grammars::parse::Parser;
 use kleene_core::grammars::prefix::PrefixModel;
 use kleene_core::grammars::{cfg3, text};
@@ -158,6 +162,65 @@ proptest! {
             if let Ok(b) = b {
                 prop_assert_eq!(b.tokens.len(), 2 * seq_len);
             }
+        }
+    }
+}
+
+fn edge_f64() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        0.0..=1.0f64,
+        Just(f64::NAN),
+        Just(f64::INFINITY),
+        Just(-0.5),
+        Just(1.5),
+        Just(0.0),
+        Just(1.0)
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn eca_task_configs_never_panic(
+        rule in prop_oneof![0u32..256, Just(256u32), Just(u32::MAX)],
+        width in prop_oneof![0usize..130, Just(usize::MAX)],
+        stride in prop_oneof![0usize..4, Just(usize::MAX)],
+        seq_length in prop_oneof![0usize..12, Just(usize::MAX)],
+        sample_width in prop_oneof![0usize..130, Just(usize::MAX)],
+        horizon in prop_oneof![0usize..200, Just(usize::MAX), Just(1usize << 24)],
+        trajectories in prop_oneof![0usize..4, Just(usize::MAX)],
+        density in edge_f64(),
+        train_fraction in edge_f64(),
+        split in prop_oneof![Just(EcaSplit::All), Just(EcaSplit::Train), Just(EcaSplit::Test)],
+        start in prop_oneof![0u64..10, Just(u64::MAX)],
+    ) {
+        let cfg = EcaTaskConfig {
+            rule, width, boundary: Boundary::Periodic, density, stride, seq_length,
+            sample_width, horizon, trajectories, split, train_fraction,
+        };
+        if let Ok(b) = eca_batch(&cfg, StreamKey::new(3, 4), start, 2, Some(1)) {
+            prop_assert_eq!(b.cells.len(), 2 * seq_length * sample_width);
+        }
+    }
+
+    #[test]
+    fn life_task_configs_never_panic(
+        rule in "[BS/0-9]{0,10}",
+        size in prop_oneof![0usize..40, Just(usize::MAX), Just(1usize << 21)],
+        low in edge_f64(),
+        high in edge_f64(),
+        warmup in prop_oneof![0usize..5, Just(usize::MAX)],
+        horizon in prop_oneof![0usize..5, Just(usize::MAX), Just(1usize << 20)],
+        torus in any::<bool>(),
+    ) {
+        let Ok(rule) = LifeRule::parse(&rule) else { return Ok(()) };
+        let boundary = if torus { LifeBoundary::Torus } else { LifeBoundary::Dead };
+        let cfg = LifeTaskConfig {
+            rule, size, boundary, density_low: low, density_high: high, warmup, horizon,
+        };
+        if let Ok(b) = life_batch(&cfg, StreamKey::new(3, 4), 0, 2, Some(1)) {
+            prop_assert_eq!(b.input.len(), 2 * size * size);
         }
     }
 }
