@@ -185,3 +185,22 @@ def test_cli_exits_0_or_2_with_one_error_line(tmp_path_factory, argv):
     if code == 2:
         lines = [line for line in err.getvalue().splitlines() if line.strip()]
         assert len(lines) == 1 and lines[0].startswith("kleene: error:"), (argv, err.getvalue())
+
+
+JSONISH = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-3, 5), st.text(max_size=3)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.sampled_from(["all", "name", "children"]), inner, max_size=3),
+    ),
+    max_leaves=20,
+)
+
+
+@FUZZ
+@given(st.one_of(JSONISH, st.fixed_dictionaries({"all": JSONISH})))
+def test_cfg3_json_works_or_raises_value_or_type_error(data):
+    if not isinstance(data, dict):
+        data = {"all": data}
+    with contextlib.suppress(ValueError, TypeError):
+        Grammar.from_cfg3_json(data)
