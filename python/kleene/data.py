@@ -206,10 +206,9 @@ class TaskDataset(Dataset):
     def __getitems__(self, indices: Sequence[int]) -> list[dict[str, torch.Tensor]]:
         wanted = [self._index(int(i)) for i in indices]
         rows: dict[int, dict[str, Any]] = {}
+        threads = self.threads if self.threads is not None else (1 if _in_worker() else None)
         for lo, hi in _runs(sorted(set(wanted))):
-            batch: Batch = self.task.batch(
-                hi - lo, self.seed, self.start + lo, threads=self.threads
-            )
+            batch: Batch = self.task.batch(hi - lo, self.seed, self.start + lo, threads=threads)
             tensors = batch.to_torch()
             for j in range(hi - lo):
                 rows[lo + j] = {k: v[j] for k, v in tensors.items()}

@@ -91,16 +91,25 @@ class DFA:
         return cls(core, symbols)
 
     @classmethod
-    def from_regex(cls, pattern: str, alphabet: str | Sequence[str]) -> DFA:
+    def from_regex(
+        cls, pattern: str, alphabet: str | Sequence[str], *, max_states: int = 1 << 16
+    ) -> DFA:
         """Compiles ``pattern`` (full match) over single-character symbols.
 
         Syntax: literals, ``.``, ``[abc]``, ``[a-c]``, ``[^a]``, ``(...)``, ``|``, ``*``, ``+``,
         ``?``, ``{m}``, ``{m,}``, ``{m,n}``, ``\\`` escapes. Errors give the position.
+        A pattern whose DFA would exceed ``max_states`` states (at most 2**24), or whose
+        construction would exceed ``KLEENE_MAX_BYTES``, is refused with ``ValueError``
+        (see docs/limits.md).
         """
         symbols = _alphabet(alphabet, None)
         if any(len(s) != 1 for s in symbols):
             raise ValueError("regex alphabets need single-character symbols")
-        return cls(_core.Dfa.from_regex(pattern, "".join(symbols)), symbols)
+        if isinstance(max_states, bool) or not isinstance(max_states, int):
+            raise TypeError(f"`max_states` must be an int, got {type(max_states).__name__}")
+        if not 1 <= max_states <= 1 << 24:
+            raise ValueError(f"`max_states` must be in 1..={1 << 24}, got {max_states}")
+        return cls(_core.Dfa.from_regex(pattern, "".join(symbols), max_states), symbols)
 
     @classmethod
     def random(

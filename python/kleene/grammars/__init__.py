@@ -85,6 +85,11 @@ class Grammar:
         by their official names. Rule choice is uniform, as in the official generator.
         """
         data = path_or_dict
+        if not isinstance(data, (dict, str, PathLike)):
+            raise TypeError(
+                "`path_or_dict` must be a path (str or os.PathLike) or a dict, "
+                f"got {type(data).__name__}"
+            )
         if not isinstance(data, dict):
             with open(data, encoding="utf-8") as f:
                 data = json.load(f)
@@ -223,7 +228,8 @@ class Grammar:
         """
         if max_length is None:
             longest = self.length_range()[1]
-            max_length = longest if longest is not None else DEFAULT_MAX_LENGTH
+            # At least 1: a language of only the empty string still gets a [B, 1] batch.
+            max_length = max(longest, 1) if longest is not None else DEFAULT_MAX_LENGTH
         pad = len(self.terminals)
         out = self._core.sample(
             count=n,
@@ -400,7 +406,8 @@ def _rebuild_grammar(source: tuple, meta: dict[str, Any] | None) -> Grammar:
         g = Grammar(_core.Grammar.from_cfg3_levels(*source[1:]), meta)
         g._source = source
         return g
-    return Grammar(_core.Grammar.from_text(source[1], True), meta)
+    # Verbatim: the probabilities written by to_text come back bit for bit.
+    return Grammar(_core.Grammar.from_text(source[1], False, True), meta)
 
 
 class Tree:

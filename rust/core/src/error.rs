@@ -15,6 +15,13 @@ pub enum KleeneError {
         needed: u128,
         limit: u128,
     },
+    /// The request would run longer than allowed.
+    #[error("request too long: {what} needs about {needed} steps, above the limit of {limit} (set KLEENE_MAX_WORK to raise it)")]
+    TooMuchWork {
+        what: String,
+        needed: u128,
+        limit: u128,
+    },
 }
 
 impl KleeneError {

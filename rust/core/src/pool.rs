@@ -1,20 +1,69 @@
-//! Thread pools keyed by (process id, thread count).
+//! Thread pools per (process, thread count), safe across `fork()`.
 //!
 //! A rayon pool does not survive `fork()`: the child inherits the pool's bookkeeping but not its
-//! threads. Keying pools by pid makes a forked DataLoader worker build a fresh pool on first
-//! use instead of deadlocking; the parent's stale pool is leaked in the child, never joined.
+//! threads. Worse, a lock held by another parent thread at the moment of the fork stays locked
+//! forever in the child. So no lock is shared across processes: the registry of pools is
+//! reached through an atomic pointer and tagged with the pid that built it. A forked child sees
+//! a foreign pid, builds a fresh registry (with a fresh lock) and swaps it in with a
+//! compare-and-swap; the parent's registry, pools and possibly-held lock are leaked in the
+//! child, never touched, joined or dropped.
 
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::ptr::null_mut;
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::{Arc, Mutex};
 
 use rayon::ThreadPool;
 
-type PoolMap = HashMap<(u32, usize), Arc<ThreadPool>>;
+use crate::error::{KleeneError, Result};
 
-fn pools() -> &'static Mutex<PoolMap> {
-    static POOLS: OnceLock<Mutex<PoolMap>> = OnceLock::new();
-    POOLS.get_or_init(|| Mutex::new(HashMap::new()))
+/// Largest thread count a caller may ask for.
+pub const MAX_THREADS: usize = 4096;
+
+/// The pools of one process.
+struct Registry {
+    pid: u32,
+    pools: Mutex<HashMap<usize, Arc<ThreadPool>>>,
+}
+
+static REGISTRY: AtomicPtr<Registry> = AtomicPtr::new(null_mut());
+
+/// This process's registry, built on first use and again after a fork.
+fn registry() -> &'static Registry {
+    let pid = std::process::id();
+    loop {
+        let current = REGISTRY.load(Ordering::Acquire);
+        // SAFETY: the pointer is null or comes from `Box::into_raw` below and is never freed.
+        if let Some(r) = unsafe { current.as_ref() } {
+            if r.pid == pid {
+                return r;
+            }
+        }
+        let fresh = Box::into_raw(Box::new(Registry {
+            pid,
+            pools: Mutex::new(HashMap::new()),
+        }));
+        match REGISTRY.compare_exchange(current, fresh, Ordering::AcqRel, Ordering::Acquire) {
+            // The parent's registry (if any) is leaked on purpose.
+            // SAFETY: `fresh` was just published and is never freed.
+            Ok(_) => return unsafe { &*fresh },
+            // Another thread of this process won the race: drop ours and use theirs.
+            // SAFETY: `fresh` was never published.
+            Err(_) => drop(unsafe { Box::from_raw(fresh) }),
+        }
+    }
+}
+
+/// Checks a caller's thread count: `None` (the default) or 1..=[`MAX_THREADS`].
+pub fn check_threads(threads: Option<usize>) -> Result<()> {
+    match threads {
+        Some(n) if !(1..=MAX_THREADS).contains(&n) => Err(KleeneError::invalid(
+            "threads",
+            format!("must be in 1..={MAX_THREADS} (or None for the default), got {n}"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The default thread count: `KLEENE_NUM_THREADS` if set to a positive integer, else the
@@ -55,22 +104,19 @@ fn with_current_thread<R: Send>(work: impl FnOnce() -> R + Send) -> R {
     pool.install(work)
 }
 
-/// Runs `work` on a pool of `threads` threads (`None` or 0: [`default_threads`]).
+/// Runs `work` on a pool of `threads` threads (`None` or 0: [`default_threads`]; capped at
+/// [`MAX_THREADS`]; callers validate user input with [`check_threads`]).
 pub fn with_threads<R: Send>(threads: Option<usize>, work: impl FnOnce() -> R + Send) -> R {
-    let n = threads.filter(|&n| n > 0).unwrap_or_else(default_threads);
+    let n = threads
+        .filter(|&n| n > 0)
+        .unwrap_or_else(default_threads)
+        .min(MAX_THREADS);
     if n == 1 {
         return with_current_thread(work);
     }
-    let key = (std::process::id(), n);
     let pool = {
-        let mut map = pools().lock().unwrap_or_else(|e| e.into_inner());
-        if map.keys().any(|(pid, _)| *pid != key.0) {
-            // Forked child: forget (never join or drop) the parent's pools.
-            for (_, stale) in map.drain() {
-                std::mem::forget(stale);
-            }
-        }
-        map.entry(key)
+        let mut map = registry().pools.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(n)
             .or_insert_with(|| {
                 Arc::new(
                     rayon::ThreadPoolBuilder::new()
@@ -83,4 +129,18 @@ pub fn with_threads<R: Send>(threads: Option<usize>, work: impl FnOnce() -> R + 
             .clone()
     };
     pool.install(work)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_counts_are_checked() {
+        assert!(check_threads(None).is_ok());
+        assert!(check_threads(Some(1)).is_ok());
+        assert!(check_threads(Some(MAX_THREADS)).is_ok());
+        assert!(check_threads(Some(0)).is_err());
+        assert!(check_threads(Some(MAX_THREADS + 1)).is_err());
+    }
 }

@@ -5,14 +5,16 @@ use kleene_core::automata::random::{
     RegbenchDfaConfig,
 };
 use kleene_core::automata::sample::{near_misses, sample, state_trace, LengthSpec, Method};
-use kleene_core::automata::{compile_regex, count, Count, CountTable, Dfa, ProductOp, NONE};
+use kleene_core::automata::{
+    compile_regex, count, Count, CountTable, Dfa, ProductOp, DEFAULT_REGEX_DFA_STATES, NONE,
+};
 use kleene_core::rng::StreamKey;
 use numpy::{PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
-use crate::convert::{run_detached, to_numpy, to_py_err, TokenDtype};
+use crate::convert::{core_call, guard, run_detached, to_numpy, TokenDtype};
 use crate::with_token_type;
 
 pub fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -78,16 +80,20 @@ impl PyDfa {
                 "invalid `start`: must be a state in 0..{n}, got {start}"
             )));
         }
-        Dfa::new(num_symbols, t, accepting, start as u32)
-            .map(wrap)
-            .map_err(to_py_err)
+        core_call(|| Dfa::new(num_symbols, t, accepting, start as u32)).map(wrap)
     }
 
     /// Compiles a regular expression over `alphabet` (one character per symbol).
     #[staticmethod]
-    fn from_regex(py: Python<'_>, pattern: &str, alphabet: &str) -> PyResult<Self> {
+    #[pyo3(signature = (pattern, alphabet, max_states=DEFAULT_REGEX_DFA_STATES))]
+    fn from_regex(
+        py: Python<'_>,
+        pattern: &str,
+        alphabet: &str,
+        max_states: usize,
+    ) -> PyResult<Self> {
         let chars: Vec<char> = alphabet.chars().collect();
-        run_detached(py, || compile_regex(pattern, &chars)).map(wrap)
+        run_detached(py, || compile_regex(pattern, &chars, max_states)).map(wrap)
     }
 
     #[getter]
@@ -117,28 +123,28 @@ impl PyDfa {
         to_numpy(py, t, &[self.inner.num_states(), self.inner.num_symbols()])
     }
     /// Live states (some accepting state is reachable from them).
-    fn live(&self) -> Vec<bool> {
-        self.inner.coreachable()
+    fn live(&self) -> PyResult<Vec<bool>> {
+        guard(|| Ok(self.inner.coreachable()))
     }
     fn minimize(&self, py: Python<'_>) -> PyResult<Self> {
         run_detached(py, || Ok(self.inner.minimize())).map(wrap)
     }
-    fn trim(&self) -> Self {
-        wrap(self.inner.trim())
+    fn trim(&self) -> PyResult<Self> {
+        guard(|| Ok(wrap(self.inner.trim())))
     }
-    fn complete(&self) -> Self {
-        wrap(self.inner.complete())
+    fn complete(&self) -> PyResult<Self> {
+        guard(|| Ok(wrap(self.inner.complete())))
     }
-    fn complement(&self) -> Self {
-        wrap(self.inner.complement())
+    fn complement(&self) -> PyResult<Self> {
+        guard(|| Ok(wrap(self.inner.complement())))
     }
     /// Product automaton; `op` is and, or, difference or xor.
     fn product(&self, py: Python<'_>, other: &PyDfa, op: &str) -> PyResult<Self> {
         let op = product_op(op)?;
         run_detached(py, || self.inner.product(&other.inner, op)).map(wrap)
     }
-    fn is_empty(&self) -> bool {
-        self.inner.is_empty()
+    fn is_empty(&self) -> PyResult<bool> {
+        guard(|| Ok(self.inner.is_empty()))
     }
     fn equivalent(&self, py: Python<'_>, other: &PyDfa) -> PyResult<bool> {
         run_detached(py, || self.inner.equivalent(&other.inner))
@@ -146,14 +152,14 @@ impl PyDfa {
     fn canonical_hash(&self, py: Python<'_>) -> PyResult<u64> {
         run_detached(py, || Ok(self.inner.canonical_hash()))
     }
-    fn structural_hash(&self) -> u64 {
-        self.inner.structural_hash()
+    fn structural_hash(&self) -> PyResult<u64> {
+        guard(|| Ok(self.inner.structural_hash()))
     }
     fn same_table(&self, other: &PyDfa) -> bool {
         self.inner == other.inner
     }
-    fn accepts(&self, word: Vec<u32>) -> bool {
-        self.inner.accepts(&word)
+    fn accepts(&self, word: Vec<u32>) -> PyResult<bool> {
+        guard(|| Ok(self.inner.accepts(&word)))
     }
     /// (exact, value): the number of accepted strings of length n as an int when it fits in
     /// 128 bits (exact=True), else its natural logarithm (exact=False).
@@ -195,6 +201,7 @@ impl PyDfa {
         dtype: &str,
         threads: Option<usize>,
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+        let threads = crate::convert::threads(threads)?;
         let method = match method {
             "uniform" => Method::Uniform,
             "walk" => Method::Walk { weights },
@@ -236,6 +243,7 @@ impl PyDfa {
         count: usize,
         threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyTuple>> {
+        let threads = crate::convert::threads(threads)?;
         let spec = LengthSpec {
             min_len,
             max_len,
@@ -263,6 +271,7 @@ impl PyDfa {
         lengths: PyReadonlyArray1<'py, i64>,
         threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let threads = crate::convert::threads(threads)?;
         let shape = tokens.shape().to_vec();
         let toks = tokens.as_slice()?.to_vec();
         let lens = lengths.as_slice()?.to_vec();
@@ -324,6 +333,7 @@ impl PyDfaPool {
         dtype: &str,
         threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyDict>> {
+        let threads = crate::convert::threads(threads)?;
         let cfg = EpisodeConfig {
             min_strings,
             max_strings,
@@ -362,6 +372,7 @@ fn dfa_regbench_pools(
     num_train: usize,
     threads: Option<usize>,
 ) -> PyResult<(PyDfaPool, PyDfaPool)> {
+    let threads = crate::convert::threads(threads)?;
     let cfg = RegbenchDfaConfig {
         max_out,
         max_states,
@@ -389,6 +400,7 @@ fn dfa_regbench_batch(
     count: usize,
     threads: Option<usize>,
 ) -> PyResult<PyDfaPool> {
+    let threads = crate::convert::threads(threads)?;
     let cfg = RegbenchDfaConfig {
         max_out,
         max_states,

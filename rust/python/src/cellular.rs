@@ -12,7 +12,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
-use crate::convert::{run_detached, to_numpy, to_py_err};
+use crate::convert::{core_call, guard, run_detached, to_numpy, to_py_err};
 
 pub fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(eca_run, m)?)?;
@@ -57,6 +57,7 @@ fn eca_run<'py>(
     packed: bool,
     threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let threads = crate::convert::threads(threads)?;
     let eca =
         Eca::new(rule, width, Boundary::parse(boundary).map_err(to_py_err)?).map_err(to_py_err)?;
     let init = match init {
@@ -106,13 +107,15 @@ fn check_rule(rule: u32) -> PyResult<u8> {
 #[pyfunction]
 fn eca_rule_info(rule: u32) -> PyResult<(u8, u8, u8, f64, u8)> {
     let r = check_rule(rule)?;
-    Ok((
-        rules::representative(r),
-        rules::reflect(r),
-        rules::complement(r),
-        rules::langton_lambda(r),
-        rules::wolfram_class(r),
-    ))
+    guard(|| {
+        Ok((
+            rules::representative(r),
+            rules::reflect(r),
+            rules::complement(r),
+            rules::langton_lambda(r),
+            rules::wolfram_class(r),
+        ))
+    })
 }
 
 /// The 88 minimal representatives of the classes under reflection and complement.
@@ -134,11 +137,13 @@ fn life_run<'py>(
     stride: usize,
     threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let rule = LifeRule::parse(rule).map_err(to_py_err)?;
-    let boundary = LifeBoundary::parse(boundary).map_err(to_py_err)?;
+    let threads = crate::convert::threads(threads)?;
     let shape = grids.shape().to_vec();
     let (b, h, w) = (shape[0], shape[1], shape[2]);
-    let life = Life::new(rule, h, w, boundary).map_err(to_py_err)?;
+    let life = core_call(|| {
+        let rule = LifeRule::parse(rule)?;
+        Life::new(rule, h, w, LifeBoundary::parse(boundary)?)
+    })?;
     let cells = contiguous(grids.as_slice(), "grid")?;
     let out = run_detached(py, || {
         let packed = life::pack_grids(&life, cells)?;
@@ -150,7 +155,7 @@ fn life_run<'py>(
 /// The canonical `B.../S...` notation of a rule string (raises ValueError if malformed).
 #[pyfunction]
 fn life_rule_notation(rule: &str) -> PyResult<String> {
-    Ok(LifeRule::parse(rule).map_err(to_py_err)?.notation())
+    core_call(|| Ok(LifeRule::parse(rule)?.notation()))
 }
 
 /// Random soups `[count, height, width]` uint8 of Bernoulli(density) cells.
@@ -182,6 +187,7 @@ fn cellular_measures<'py>(
     block: usize,
     threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let threads = crate::convert::threads(threads)?;
     let shape = states.shape().to_vec();
     let cells = contiguous(states.as_slice(), "states")?;
     let m = run_detached(py, || {
@@ -249,6 +255,7 @@ fn eca_task_generate<'py>(
     train_fraction: f64,
     threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let threads = crate::convert::threads(threads)?;
     let cfg = EcaTaskConfig {
         rule,
         width,
@@ -298,6 +305,7 @@ fn life_task_generate<'py>(
     count: usize,
     threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let threads = crate::convert::threads(threads)?;
     let cfg = LifeTaskConfig {
         rule: LifeRule::parse(rule).map_err(to_py_err)?,
         size,

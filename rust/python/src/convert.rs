@@ -13,26 +13,45 @@ pub fn to_py_err(e: KleeneError) -> PyErr {
     PyValueError::new_err(e.to_string())
 }
 
+/// The one panic boundary: a panic inside `work` becomes a `RuntimeError` saying it is a bug
+/// in kleene, never an abort or a `PanicException`. Every binding entry point that calls into
+/// the core goes through this (directly, or through [`run_detached`] / [`core_call`]).
+pub fn guard<R>(work: impl FnOnce() -> PyResult<R>) -> PyResult<R> {
+    catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|panic| Err(panic_error(&*panic)))
+}
+
+/// Runs a quick core call with the GIL held, mapping its error and any panic.
+pub fn core_call<R>(work: impl FnOnce() -> kleene_core::Result<R>) -> PyResult<R> {
+    guard(|| work().map_err(to_py_err))
+}
+
+fn panic_error(panic: &(dyn std::any::Any + Send)) -> PyErr {
+    let msg = panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown panic".into());
+    PyRuntimeError::new_err(format!(
+        "kleene internal error (a bug in kleene; please report it): {msg}"
+    ))
+}
+
 /// Runs `work` without the GIL, turning core errors into `ValueError` and any panic into a
 /// `RuntimeError` (a Rust panic must never cross into Python).
 pub fn run_detached<R: Send>(
     py: Python<'_>,
     work: impl FnOnce() -> kleene_core::Result<R> + Send,
 ) -> PyResult<R> {
-    let outcome = py.detach(|| catch_unwind(AssertUnwindSafe(work)));
-    match outcome {
+    match py.detach(|| catch_unwind(AssertUnwindSafe(work))) {
         Ok(result) => result.map_err(to_py_err),
-        Err(panic) => {
-            let msg = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "unknown panic".into());
-            Err(PyRuntimeError::new_err(format!(
-                "kleene internal error (please report): {msg}"
-            )))
-        }
+        Err(panic) => Err(panic_error(&*panic)),
     }
+}
+
+/// Checks a caller's `threads` argument (None, or 1..=`MAX_THREADS`).
+pub fn threads(threads: Option<usize>) -> PyResult<Option<usize>> {
+    kleene_core::pool::check_threads(threads).map_err(to_py_err)?;
+    Ok(threads)
 }
 
 /// Moves a flat vector into a numpy array of the given shape without copying.

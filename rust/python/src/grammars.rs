@@ -5,13 +5,13 @@ use kleene_core::grammars::parse::Parser;
 use kleene_core::grammars::prefix::PrefixModel;
 use kleene_core::grammars::sample::{generate, sample_python_compatible, RuleChoice, SampleConfig};
 use kleene_core::grammars::uniform;
-use kleene_core::grammars::{cfg3, text, Grammar, Sym};
+use kleene_core::grammars::{cfg3, text, Grammar, Sym, Weights};
 use kleene_core::rng::StreamKey;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::sync::OnceLock;
 
-use crate::convert::{run_detached, to_numpy, to_py_err, TokenDtype};
+use crate::convert::{core_call, guard, run_detached, to_numpy, TokenDtype};
 use crate::with_token_type;
 
 pub fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -37,15 +37,15 @@ impl PyGrammar {
         }
     }
 
-    fn parser(&self) -> &Parser {
-        self.parser.get_or_init(|| Parser::new(&self.inner))
+    fn parser(&self) -> PyResult<&Parser> {
+        guard(|| Ok(self.parser.get_or_init(|| Parser::new(&self.inner))))
     }
 
     fn prefix_model(&self) -> PyResult<&PrefixModel> {
         if let Some(m) = self.prefix.get() {
             return Ok(m);
         }
-        let m = PrefixModel::new(&self.inner).map_err(to_py_err)?;
+        let m = core_call(|| PrefixModel::new(&self.inner))?;
         Ok(self.prefix.get_or_init(|| m))
     }
 }
@@ -84,11 +84,16 @@ fn parse_choice(choice: &str) -> PyResult<RuleChoice> {
 impl PyGrammar {
     /// Parses the text format; `normalise` rescales weights per nonterminal.
     #[staticmethod]
-    #[pyo3(signature = (text, normalise=false))]
-    fn from_text(text: &str, normalise: bool) -> PyResult<Self> {
-        Ok(PyGrammar::wrap(
-            text::parse(text, normalise).map_err(to_py_err)?,
-        ))
+    /// `verbatim` keeps the written probabilities bit for bit (they must sum to 1 within
+    /// 1e-6 per nonterminal); pickling uses it to rebuild a grammar from its `to_text`.
+    #[pyo3(signature = (text, normalise=false, verbatim=false))]
+    fn from_text(text: &str, normalise: bool, verbatim: bool) -> PyResult<Self> {
+        let weights = match (normalise, verbatim) {
+            (_, true) => Weights::Verbatim,
+            (true, false) => Weights::Normalise,
+            (false, false) => Weights::Exact,
+        };
+        core_call(|| text::parse_with(text, weights)).map(PyGrammar::wrap)
     }
 
     /// Builds a cfg3 grammar from its levels (rules as index lists into the next level).
@@ -98,9 +103,7 @@ impl PyGrammar {
         names: Vec<Vec<String>>,
         num_terminals: usize,
     ) -> PyResult<Self> {
-        Ok(PyGrammar::wrap(
-            cfg3::from_levels(&levels, &names, num_terminals).map_err(to_py_err)?,
-        ))
+        core_call(|| cfg3::from_levels(&levels, &names, num_terminals)).map(PyGrammar::wrap)
     }
 
     /// A random grammar of the cfg3 family.
@@ -123,7 +126,7 @@ impl PyGrammar {
             len_max,
             disallow_duplicate_sym,
         };
-        Ok(PyGrammar::wrap(p.generate(seed).map_err(to_py_err)?))
+        core_call(|| p.generate(seed)).map(PyGrammar::wrap)
     }
 
     #[getter]
@@ -157,18 +160,18 @@ impl PyGrammar {
             .collect()
     }
 
-    fn to_text(&self) -> String {
-        self.inner.to_text()
+    fn to_text(&self) -> PyResult<String> {
+        guard(|| Ok(self.inner.to_text()))
     }
 
     /// (shortest length, longest length or None when unbounded) of the language.
-    fn length_range(&self) -> (u64, Option<u64>) {
-        (self.inner.min_lengths()[0], self.inner.max_lengths()[0])
+    fn length_range(&self) -> PyResult<(u64, Option<u64>)> {
+        guard(|| Ok((self.inner.min_lengths()[0], self.inner.max_lengths()[0])))
     }
 
     /// dict(spectral_radius, termination_probability, expected_length, expected_size).
     fn consistency<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let c = consistency(&self.inner);
+        let c = guard(|| Ok(consistency(&self.inner)))?;
         let d = PyDict::new(py);
         d.set_item("spectral_radius", c.spectral_radius)?;
         d.set_item("termination_probability", c.termination_probability)?;
@@ -199,6 +202,7 @@ impl PyGrammar {
         dtype: &str,
         threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyDict>> {
+        let threads = crate::convert::threads(threads)?;
         let cfg = SampleConfig {
             choice: parse_choice(choice)?,
             max_length,
@@ -242,7 +246,7 @@ impl PyGrammar {
 
     /// Whether the grammar derives `w` (terminal indices).
     fn accepts(&self, py: Python<'_>, w: Vec<u32>) -> PyResult<bool> {
-        let p = self.parser();
+        let p = self.parser()?;
         run_detached(py, || p.accepts(&w))
     }
 
@@ -254,19 +258,20 @@ impl PyGrammar {
         strings: Vec<Vec<u32>>,
         threads: Option<usize>,
     ) -> PyResult<Vec<bool>> {
-        let p = self.parser();
+        let threads = crate::convert::threads(threads)?;
+        let p = self.parser()?;
         run_detached(py, || p.accepts_batch(&strings, threads))
     }
 
     /// Probability of `w` (sum over derivations).
     fn string_probability(&self, py: Python<'_>, w: Vec<u32>) -> PyResult<f64> {
-        let p = self.parser();
+        let p = self.parser()?;
         run_detached(py, || p.string_probability(&w))
     }
 
     /// Number of parse trees of `w` (float).
     fn count_parses(&self, py: Python<'_>, w: Vec<u32>) -> PyResult<f64> {
-        let p = self.parser();
+        let p = self.parser()?;
         run_detached(py, || p.count_parses(&w))
     }
 
@@ -277,7 +282,7 @@ impl PyGrammar {
         py: Python<'_>,
         w: Vec<u32>,
     ) -> PyResult<Option<(f64, Vec<(bool, u32, u32, u32, i32)>)>> {
-        let p = self.parser();
+        let p = self.parser()?;
         let t = run_detached(py, || p.best_tree(&w))?;
         Ok(t.map(|(score, nodes)| {
             let flat = nodes
@@ -321,6 +326,7 @@ impl PyGrammar {
         start: u64,
         threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let threads = crate::convert::threads(threads)?;
         let g = &self.inner;
         let key = StreamKey::new(seed, salt);
         let t = run_detached(py, || {

@@ -17,6 +17,7 @@ mod tokbias;
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(default_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     markov::init(m)?;
     automata::init(m)?;
     recall::init(m)?;
@@ -32,4 +33,17 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
 #[pyfunction]
 fn default_threads() -> usize {
     kleene_core::pool::default_threads()
+}
+
+/// Panics on purpose (with the GIL released when `detached`), so that tests can check the
+/// panic boundary: the call must raise RuntimeError, not abort.
+#[pyfunction]
+fn _panic_for_tests(py: Python<'_>, detached: bool) -> PyResult<()> {
+    if detached {
+        convert::run_detached(py, || -> kleene_core::Result<()> {
+            panic!("deliberate test panic")
+        })
+    } else {
+        convert::guard(|| -> PyResult<()> { panic!("deliberate test panic") })
+    }
 }

@@ -44,9 +44,9 @@ fn markov_validate(
     switch_every: usize,
     transition: Option<Vec<f64>>,
 ) -> PyResult<()> {
-    config(vocab_size, order, length, alpha, switch_every, transition)
-        .validate()
-        .map_err(crate::convert::to_py_err)
+    crate::convert::core_call(|| {
+        config(vocab_size, order, length, alpha, switch_every, transition).validate()
+    })
 }
 
 /// Generates items `start .. start+count` of a markov stream.
@@ -71,6 +71,7 @@ fn markov_generate<'py>(
     dtype: &str,
     threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let threads = crate::convert::threads(threads)?;
     let cfg = config(vocab_size, order, length, alpha, switch_every, transition);
     let labels = MarkovLabels { bayes, true_probs };
     let key = StreamKey::new(seed, salt);

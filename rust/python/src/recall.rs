@@ -16,7 +16,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::convert::{run_detached, to_numpy, to_py_err, TokenDtype};
+use crate::convert::{guard, run_detached, to_numpy, to_py_err, TokenDtype};
 use crate::with_token_type;
 
 pub fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -39,8 +39,10 @@ impl PyRecallSampler {
     /// Builds the sampler of `task`; raises ValueError naming the first failed constraint.
     #[new]
     fn new(task: &str, params: &Bound<'_, PyDict>) -> PyResult<Self> {
-        Ok(PyRecallSampler {
-            inner: build(task, params)?,
+        guard(|| {
+            Ok(PyRecallSampler {
+                inner: build(task, params)?,
+            })
         })
     }
 
@@ -64,6 +66,7 @@ impl PyRecallSampler {
         dtype: &str,
         threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyDict>> {
+        let threads = crate::convert::threads(threads)?;
         generate_dict(py, &self.inner, seed, salt, start, count, dtype, threads)
     }
 }
@@ -79,6 +82,7 @@ fn generate_dict<'py>(
     dtype: &str,
     threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let threads = crate::convert::threads(threads)?;
     let shape = sampler.shape();
     let key = StreamKey::new(seed, salt);
     let dtype = TokenDtype::parse(dtype)?;
@@ -321,6 +325,7 @@ fn recall_generate<'py>(
     dtype: &str,
     threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let threads = crate::convert::threads(threads)?;
     let sampler = build(task, params)?;
     generate_dict(py, &sampler, seed, salt, start, count, dtype, threads)
 }

@@ -1,7 +1,6 @@
 //! Bindings for `kleene_core::tokbias`. The model is a Python callable, so these calls keep
 //! the GIL (the model runs in Python anyway); panics are still caught.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use kleene_core::tokbias::bpe::{Bpe, PreTokenizer};
@@ -13,7 +12,7 @@ use kleene_core::tokbias::vocab::Vocab;
 use kleene_core::tokbias::{Reencode, Tokenizer};
 use kleene_core::KleeneError;
 use numpy::PyReadonlyArray2;
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 
@@ -37,7 +36,7 @@ pub struct PyTokenizer {
 
 fn vocab(tokens: Vec<Vec<u8>>, special: Option<Vec<bool>>) -> PyResult<Vocab> {
     let special = special.unwrap_or_else(|| tokens.iter().map(|t| t.is_empty()).collect());
-    Vocab::new(tokens, special).map_err(to_py_err)
+    guard(|| Vocab::new(tokens, special))
 }
 
 fn pretokenizer(name: Option<&str>) -> PyResult<PreTokenizer> {
@@ -72,7 +71,8 @@ impl PyTokenizer {
         special: Option<Vec<bool>>,
     ) -> PyResult<Self> {
         let pre = self::pretokenizer(pretokenizer)?;
-        let bpe = Bpe::from_merges(vocab(tokens, special)?, &merges, pre).map_err(to_py_err)?;
+        let vocab = vocab(tokens, special)?;
+        let bpe = guard(|| Bpe::from_merges(vocab, &merges, pre))?;
         Ok(PyTokenizer {
             inner: Arc::new(bpe),
             kind: "bpe",
@@ -88,7 +88,8 @@ impl PyTokenizer {
         special: Option<Vec<bool>>,
     ) -> PyResult<Self> {
         let pre = self::pretokenizer(pretokenizer)?;
-        let bpe = Bpe::from_ranks(vocab(tokens, special)?, pre).map_err(to_py_err)?;
+        let vocab = vocab(tokens, special)?;
+        let bpe = guard(|| Bpe::from_ranks(vocab, pre))?;
         Ok(PyTokenizer {
             inner: Arc::new(bpe),
             kind: "bpe",
@@ -162,14 +163,9 @@ impl PyTokenizer {
     }
 }
 
-/// Runs `work` catching panics; core errors become ValueError.
+/// Runs `work` inside the shared panic boundary; core errors become ValueError.
 fn guard<R>(work: impl FnOnce() -> kleene_core::Result<R>) -> PyResult<R> {
-    match catch_unwind(AssertUnwindSafe(work)) {
-        Ok(r) => r.map_err(to_py_err),
-        Err(_) => Err(PyRuntimeError::new_err(
-            "kleene internal error in tokbias (please report)",
-        )),
-    }
+    crate::convert::core_call(work)
 }
 
 /// The Python model callable seen as a core model; keeps the first Python error it meets.
@@ -231,16 +227,11 @@ fn with_model<'py, R>(
         f: model.clone(),
         err: None,
     };
-    let outcome = catch_unwind(AssertUnwindSafe(|| work(&mut m)));
+    let outcome = crate::convert::core_call(|| work(&mut m));
     if let Some(e) = m.err.take() {
         return Err(e);
     }
-    match outcome {
-        Ok(r) => r.map_err(to_py_err),
-        Err(_) => Err(PyRuntimeError::new_err(
-            "kleene internal error in tokbias (please report)",
-        )),
-    }
+    outcome
 }
 
 fn options(

@@ -12,4 +12,4 @@ pub mod walk;
 
 pub use count::{count, Count, CountTable};
 pub use dfa::{Dfa, ProductOp, NONE};
-pub use regex::compile as compile_regex;
+pub use regex::{compile as compile_regex, DEFAULT_REGEX_DFA_STATES};

@@ -5,26 +5,35 @@
 //! grouping `(...)`, alternation `|`, repetition `*`, `+`, `?`, `{m}`, `{m,}`, `{m,n}`, and
 //! `\` to escape a metacharacter. Whitespace is a literal. The empty regex and `()` match the
 //! empty string. Errors name the character position (0-based) where parsing failed.
+//!
+//! Nothing here recurses on the input: the parser keeps an explicit stack of open groups, the
+//! syntax tree is an arena whose children precede their parents, and the NFA is built in arena
+//! order (a repetition copies its operand's finished fragment). Every size is checked before
+//! the work that would exceed it.
 
 use std::collections::HashMap;
 
 use super::dfa::{Dfa, MAX_STATES, NONE};
 use crate::error::{KleeneError, Result};
+use crate::limits::max_bytes;
 
 /// Largest repetition bound in `{m,n}`.
 pub const MAX_REPEAT: u32 = 1000;
-/// Largest Thompson NFA.
+/// Largest Thompson NFA (states; symbol edges are capped at 16 per state on average).
 pub const MAX_NFA_STATES: usize = 1 << 20;
-/// Largest DFA produced by subset construction.
-pub const MAX_REGEX_DFA_STATES: usize = 1 << 18;
+/// Largest total number of symbol edges in the Thompson NFA.
+pub const MAX_NFA_EDGES: usize = 1 << 24;
+/// Default cap on the DFA produced by subset construction (`max_states` raises it).
+pub const DEFAULT_REGEX_DFA_STATES: usize = 1 << 16;
 
+/// Arena node; children are indices of earlier nodes.
 #[derive(Clone, Debug)]
 enum Node {
     Empty,
     Set(Vec<u32>),
-    Concat(Vec<Node>),
-    Alt(Vec<Node>),
-    Repeat(Box<Node>, u32, Option<u32>),
+    Concat(Vec<usize>),
+    Alt(Vec<usize>),
+    Repeat(usize, u32, Option<u32>),
 }
 
 fn parse_error(pos: usize, pattern: &str, message: impl Into<String>) -> KleeneError {
@@ -34,12 +43,23 @@ fn parse_error(pos: usize, pattern: &str, message: impl Into<String>) -> KleeneE
     )
 }
 
+/// An open group: its `(` position (None for the whole pattern), finished branches and the
+/// items of the branch being read.
+struct Group {
+    open: Option<usize>,
+    branches: Vec<usize>,
+    items: Vec<usize>,
+}
+
 struct Parser<'a> {
     chars: Vec<char>,
     pos: usize,
     pattern: &'a str,
     alphabet: &'a HashMap<char, u32>,
     k: u32,
+    nodes: Vec<Node>,
+    /// Symbol edges the NFA will need at least once (guards huge classes times huge patterns).
+    set_symbols: usize,
 }
 
 impl Parser<'_> {
@@ -51,50 +71,111 @@ impl Parser<'_> {
         parse_error(self.pos, self.pattern, message)
     }
 
-    fn alt(&mut self) -> Result<Node> {
-        let mut branches = vec![self.concat()?];
-        while self.peek() == Some('|') {
-            self.pos += 1;
-            branches.push(self.concat()?);
+    fn push(&mut self, node: Node) -> Result<usize> {
+        if let Node::Set(s) = &node {
+            self.set_symbols += s.len();
+            if self.set_symbols > MAX_NFA_EDGES {
+                return Err(self.err(format!(
+                    "the pattern needs more than {MAX_NFA_EDGES} NFA edges"
+                )));
+            }
         }
-        Ok(if branches.len() == 1 {
-            branches.pop().unwrap()
-        } else {
-            Node::Alt(branches)
-        })
+        self.nodes.push(node);
+        Ok(self.nodes.len() - 1)
     }
 
-    fn concat(&mut self) -> Result<Node> {
-        let mut items = Vec::new();
-        while let Some(c) = self.peek() {
-            if c == '|' || c == ')' {
-                break;
-            }
-            items.push(self.repeat()?);
+    /// Closes the branch being read: its items as one node.
+    fn close_branch(&mut self, items: Vec<usize>) -> Result<usize> {
+        match items.len() {
+            0 => self.push(Node::Empty),
+            1 => Ok(items[0]),
+            _ => self.push(Node::Concat(items)),
         }
-        Ok(match items.len() {
-            0 => Node::Empty,
-            1 => items.pop().unwrap(),
-            _ => Node::Concat(items),
-        })
     }
 
-    fn repeat(&mut self) -> Result<Node> {
-        let mut node = self.atom()?;
-        while let Some(c) = self.peek() {
-            let (lo, hi) = match c {
-                '*' => (0, None),
-                '+' => (1, None),
-                '?' => (0, Some(1)),
-                '{' => self.bounds()?,
-                _ => break,
-            };
-            if c != '{' {
-                self.pos += 1;
-            }
-            node = Node::Repeat(Box::new(node), lo, hi);
+    fn close_group(&mut self, mut group: Group) -> Result<usize> {
+        let last = self.close_branch(std::mem::take(&mut group.items))?;
+        if group.branches.is_empty() {
+            return Ok(last);
         }
-        Ok(node)
+        group.branches.push(last);
+        self.push(Node::Alt(group.branches))
+    }
+
+    /// Parses the whole pattern with an explicit stack of open groups; returns the root node.
+    fn parse(&mut self) -> Result<usize> {
+        let mut stack = vec![Group {
+            open: None,
+            branches: Vec::new(),
+            items: Vec::new(),
+        }];
+        while let Some(c) = self.peek() {
+            match c {
+                '(' => {
+                    stack.push(Group {
+                        open: Some(self.pos),
+                        branches: Vec::new(),
+                        items: Vec::new(),
+                    });
+                    self.pos += 1;
+                }
+                ')' => {
+                    if stack.len() == 1 {
+                        return Err(self.err("unmatched `)`"));
+                    }
+                    self.pos += 1;
+                    let group = stack.pop().expect("checked above");
+                    let node = self.close_group(group)?;
+                    stack.last_mut().expect("root stays").items.push(node);
+                }
+                '|' => {
+                    self.pos += 1;
+                    let top = stack.last_mut().expect("root stays");
+                    let items = std::mem::take(&mut top.items);
+                    let branch = self.close_branch(items)?;
+                    stack.last_mut().expect("root stays").branches.push(branch);
+                }
+                '*' | '+' | '?' | '{' => {
+                    let Some(&operand) = stack.last().expect("root stays").items.last() else {
+                        return Err(self.err(format!("`{c}` has nothing to repeat")));
+                    };
+                    let (lo, hi) = match c {
+                        '*' => (0, None),
+                        '+' => (1, None),
+                        '?' => (0, Some(1)),
+                        _ => self.bounds()?,
+                    };
+                    if c != '{' {
+                        self.pos += 1;
+                    }
+                    let node = self.push(Node::Repeat(operand, lo, hi))?;
+                    *stack
+                        .last_mut()
+                        .expect("root stays")
+                        .items
+                        .last_mut()
+                        .expect("checked above") = node;
+                }
+                ']' | '}' => return Err(self.err(format!("unmatched `{c}`"))),
+                _ => {
+                    let node = match c {
+                        '[' => self.class()?,
+                        '.' => {
+                            self.pos += 1;
+                            Node::Set((0..self.k).collect())
+                        }
+                        _ => Node::Set(vec![self.literal()?]),
+                    };
+                    let node = self.push(node)?;
+                    stack.last_mut().expect("root stays").items.push(node);
+                }
+            }
+        }
+        let group = stack.pop().expect("root stays");
+        if let Some(open) = group.open {
+            return Err(parse_error(open, self.pattern, "unclosed `(`"));
+        }
+        self.close_group(group)
     }
 
     /// Parses `{m}`, `{m,}` or `{m,n}` starting at `{`.
@@ -142,32 +223,6 @@ impl Parser<'_> {
                 self.pattern,
                 format!("repetition bound above {MAX_REPEAT}"),
             )),
-        }
-    }
-
-    fn atom(&mut self) -> Result<Node> {
-        let c = self
-            .peek()
-            .ok_or_else(|| self.err("unexpected end of pattern"))?;
-        match c {
-            '(' => {
-                let open = self.pos;
-                self.pos += 1;
-                let inner = self.alt()?;
-                if self.peek() != Some(')') {
-                    return Err(parse_error(open, self.pattern, "unclosed `(`"));
-                }
-                self.pos += 1;
-                Ok(inner)
-            }
-            '[' => self.class(),
-            '.' => {
-                self.pos += 1;
-                Ok(Node::Set((0..self.k).collect()))
-            }
-            '*' | '+' | '?' | '{' => Err(self.err(format!("`{c}` has nothing to repeat"))),
-            ']' | '}' => Err(self.err(format!("unmatched `{c}`"))),
-            _ => Ok(Node::Set(vec![self.literal()?])),
         }
     }
 
@@ -250,85 +305,193 @@ impl Parser<'_> {
 struct Nfa {
     eps: Vec<Vec<u32>>,
     edges: Vec<Vec<(u32, u32)>>,
+    num_edges: usize,
+}
+
+/// A finished fragment: its states are `first..` up to the state count when it was finished;
+/// every edge of those states stays inside them until a parent links the exit.
+#[derive(Clone, Copy)]
+struct Fragment {
+    first: u32,
+    end: u32,
+    entry: u32,
+    exit: u32,
+}
+
+fn too_big(what: &str, limit: usize) -> KleeneError {
+    KleeneError::invalid(
+        "pattern",
+        format!("expands to more than {limit} NFA {what} (large repetition bounds?)"),
+    )
 }
 
 impl Nfa {
+    fn len(&self) -> u32 {
+        self.eps.len() as u32
+    }
+
     fn add(&mut self) -> Result<u32> {
         if self.eps.len() >= MAX_NFA_STATES {
-            return Err(KleeneError::invalid(
-                "pattern",
-                format!(
-                    "expands to more than {MAX_NFA_STATES} NFA states (large repetition bounds?)"
-                ),
-            ));
+            return Err(too_big("states", MAX_NFA_STATES));
         }
         self.eps.push(Vec::new());
         self.edges.push(Vec::new());
-        Ok(self.eps.len() as u32 - 1)
+        Ok(self.len() - 1)
     }
 
-    /// Builds the fragment of `node`; returns (entry, exit).
-    fn build(&mut self, node: &Node) -> Result<(u32, u32)> {
-        match node {
-            Node::Empty => {
-                let s = self.add()?;
-                Ok((s, s))
-            }
-            Node::Set(symbols) => {
-                let (s, t) = (self.add()?, self.add()?);
-                self.edges[s as usize].extend(symbols.iter().map(|&a| (a, t)));
-                Ok((s, t))
-            }
-            Node::Concat(items) => {
-                let (entry, mut exit) = self.build(&items[0])?;
-                for item in &items[1..] {
-                    let (s, t) = self.build(item)?;
-                    self.eps[exit as usize].push(s);
-                    exit = t;
+    /// Builds every arena node in order (children precede parents); returns the root's
+    /// fragment.
+    fn build(&mut self, nodes: &[Node], k: u32) -> Result<Fragment> {
+        let mut frags: Vec<Fragment> = Vec::with_capacity(nodes.len());
+        for node in nodes {
+            let first = self.len();
+            let frag = match node {
+                Node::Empty => {
+                    let s = self.add()?;
+                    Fragment {
+                        first,
+                        end: 0,
+                        entry: s,
+                        exit: s,
+                    }
                 }
-                Ok((entry, exit))
-            }
-            Node::Alt(branches) => {
-                let (s, t) = (self.add()?, self.add()?);
-                for b in branches {
-                    let (bs, bt) = self.build(b)?;
-                    self.eps[s as usize].push(bs);
-                    self.eps[bt as usize].push(t);
+                Node::Set(symbols) => {
+                    let (s, t) = (self.add()?, self.add()?);
+                    debug_assert!(symbols.iter().all(|&a| a < k));
+                    self.num_edges += symbols.len();
+                    if self.num_edges > MAX_NFA_EDGES {
+                        return Err(too_big("edges", MAX_NFA_EDGES));
+                    }
+                    self.edges[s as usize].extend(symbols.iter().map(|&a| (a, t)));
+                    Fragment {
+                        first,
+                        end: 0,
+                        entry: s,
+                        exit: t,
+                    }
                 }
-                Ok((s, t))
-            }
-            Node::Repeat(inner, lo, hi) => self.build_repeat(inner, *lo, *hi),
+                Node::Concat(items) => {
+                    let head = frags[items[0]];
+                    let mut exit = head.exit;
+                    for &i in &items[1..] {
+                        self.eps[exit as usize].push(frags[i].entry);
+                        exit = frags[i].exit;
+                    }
+                    Fragment {
+                        first: head.first,
+                        end: 0,
+                        entry: head.entry,
+                        exit,
+                    }
+                }
+                Node::Alt(branches) => {
+                    let (s, t) = (self.add()?, self.add()?);
+                    for &b in branches {
+                        self.eps[s as usize].push(frags[b].entry);
+                        self.eps[frags[b].exit as usize].push(t);
+                    }
+                    let lowest = branches.iter().map(|&b| frags[b].first).min();
+                    Fragment {
+                        first: lowest.unwrap_or(s),
+                        end: 0,
+                        entry: s,
+                        exit: t,
+                    }
+                }
+                Node::Repeat(inner, lo, hi) => self.build_repeat(frags[*inner], *lo, *hi)?,
+            };
+            frags.push(Fragment {
+                end: self.len(),
+                ..frag
+            });
         }
+        Ok(*frags.last().expect("the root is the last node"))
     }
 
-    fn build_repeat(&mut self, inner: &Node, lo: u32, hi: Option<u32>) -> Result<(u32, u32)> {
+    /// A copy of `frag` (its states renumbered after the current last state).
+    fn copy(&mut self, frag: Fragment) -> Result<(u32, u32)> {
+        let base = self.len();
+        let shift = |q: u32| q - frag.first + base;
+        for q in frag.first..frag.end {
+            let eps: Vec<u32> = self.eps[q as usize].iter().map(|&t| shift(t)).collect();
+            let edges: Vec<(u32, u32)> = self.edges[q as usize]
+                .iter()
+                .map(|&(a, t)| (a, shift(t)))
+                .collect();
+            self.num_edges += edges.len();
+            self.add()?;
+            self.eps[base as usize + (q - frag.first) as usize] = eps;
+            self.edges[base as usize + (q - frag.first) as usize] = edges;
+        }
+        Ok((shift(frag.entry), shift(frag.exit)))
+    }
+
+    /// `inner{lo,hi}`: the operand's own fragment is the first copy; the others are copies,
+    /// sized before any is made.
+    fn build_repeat(&mut self, inner: Fragment, lo: u32, hi: Option<u32>) -> Result<Fragment> {
+        let uses = match hi {
+            None => lo as usize + 1,
+            Some(h) => h as usize,
+        };
+        let size = (inner.end - inner.first) as usize;
+        let extra = uses.saturating_sub(1);
+        if self.eps.len() + extra.saturating_mul(size) + 2 > MAX_NFA_STATES {
+            return Err(too_big("states", MAX_NFA_STATES));
+        }
+        if extra > 0 {
+            // Counted only when copying (which costs as much): nested `a***...` stays linear.
+            let inner_edges: usize = (inner.first..inner.end)
+                .map(|q| self.edges[q as usize].len())
+                .sum();
+            if self.num_edges + extra.saturating_mul(inner_edges) > MAX_NFA_EDGES {
+                return Err(too_big("edges", MAX_NFA_EDGES));
+            }
+        }
+        // Every copy is made before any is linked: a copy must see the operand's own edges
+        // only, not the links added below.
+        let mut copies = Vec::with_capacity(uses);
+        if uses > 0 {
+            copies.push((inner.entry, inner.exit));
+        }
+        for _ in 1..uses {
+            copies.push(self.copy(inner)?);
+        }
+        let mut copies = copies.into_iter();
+        let mut next_copy =
+            |_: &mut Nfa| -> Result<(u32, u32)> { Ok(copies.next().expect("one copy per use")) };
         let entry = self.add()?;
         let mut exit = entry;
         for _ in 0..lo {
-            let (s, t) = self.build(inner)?;
+            let (s, t) = next_copy(self)?;
             self.eps[exit as usize].push(s);
             exit = t;
         }
-        match hi {
+        let end = match hi {
             None => {
                 // Kleene star on the tail: loop through one more copy.
-                let (s, t) = self.build(inner)?;
+                let (s, t) = next_copy(self)?;
                 let end = self.add()?;
                 self.eps[exit as usize].extend([s, end]);
                 self.eps[t as usize].extend([s, end]);
-                Ok((entry, end))
+                end
             }
             Some(h) => {
                 let end = self.add()?;
                 for _ in lo..h {
-                    let (s, t) = self.build(inner)?;
+                    let (s, t) = next_copy(self)?;
                     self.eps[exit as usize].extend([s, end]);
                     exit = t;
                 }
                 self.eps[exit as usize].push(end);
-                Ok((entry, end))
+                end
             }
-        }
+        };
+        Ok(Fragment {
+            first: inner.first,
+            end: 0,
+            entry,
+            exit: end,
+        })
     }
 
     fn closure(&self, set: &mut Vec<u32>, seen: &mut [bool]) {
@@ -353,8 +516,15 @@ impl Nfa {
 }
 
 /// Compiles `pattern` over `alphabet` (symbol `i` is the character `alphabet[i]`) into the
-/// DFA of the strings it fully matches (subset construction; not minimised).
-pub fn compile(pattern: &str, alphabet: &[char]) -> Result<Dfa> {
+/// DFA of the strings it fully matches (subset construction; not minimised), refusing a DFA
+/// of more than `max_states` states or a construction needing more than `KLEENE_MAX_BYTES`.
+pub fn compile(pattern: &str, alphabet: &[char], max_states: usize) -> Result<Dfa> {
+    if !(1..=MAX_STATES).contains(&max_states) {
+        return Err(KleeneError::invalid(
+            "max_states",
+            format!("must be in 1..={MAX_STATES}, got {max_states}"),
+        ));
+    }
     let map = alphabet_map(alphabet)?;
     let mut parser = Parser {
         chars: pattern.chars().collect(),
@@ -362,17 +532,18 @@ pub fn compile(pattern: &str, alphabet: &[char]) -> Result<Dfa> {
         pattern,
         alphabet: &map,
         k: alphabet.len() as u32,
+        nodes: Vec::new(),
+        set_symbols: 0,
     };
-    let ast = parser.alt()?;
-    if parser.pos < parser.chars.len() {
-        return Err(parser.err("unmatched `)`"));
-    }
+    parser.parse()?;
     let mut nfa = Nfa {
         eps: Vec::new(),
         edges: Vec::new(),
+        num_edges: 0,
     };
-    let (entry, exit) = nfa.build(&ast)?;
-    determinize(&nfa, entry, exit, alphabet.len())
+    let root = nfa.build(&parser.nodes, alphabet.len() as u32)?;
+    drop(parser);
+    determinize(&nfa, root.entry, root.exit, alphabet.len(), max_states)
 }
 
 fn alphabet_map(alphabet: &[char]) -> Result<HashMap<char, u32>> {
@@ -391,7 +562,13 @@ fn alphabet_map(alphabet: &[char]) -> Result<HashMap<char, u32>> {
     Ok(map)
 }
 
-fn determinize(nfa: &Nfa, entry: u32, exit: u32, k: usize) -> Result<Dfa> {
+/// Bytes held per DFA state besides its NFA set: the table row, the set's two copies' headers
+/// and the hash entry.
+const STATE_OVERHEAD: u128 = 96;
+
+fn determinize(nfa: &Nfa, entry: u32, exit: u32, k: usize, max_states: usize) -> Result<Dfa> {
+    let limit = max_bytes();
+    let mut used: u128 = 0;
     let mut seen = vec![false; nfa.eps.len()];
     let mut start = vec![entry];
     nfa.closure(&mut start, &mut seen);
@@ -422,11 +599,22 @@ fn determinize(nfa: &Nfa, entry: u32, exit: u32, k: usize) -> Result<Dfa> {
             let next = sets.len() as u32;
             let id = *ids.entry(target.clone()).or_insert(next);
             if id == next {
-                if sets.len() >= MAX_REGEX_DFA_STATES.min(MAX_STATES) {
+                if sets.len() >= max_states {
                     return Err(KleeneError::invalid(
                         "pattern",
-                        format!("its DFA exceeds {MAX_REGEX_DFA_STATES} states"),
+                        format!(
+                            "its DFA exceeds {max_states} states (pass a larger `max_states`, \
+                             up to {MAX_STATES}, to allow more)"
+                        ),
                     ));
+                }
+                used += 2 * 4 * target.len() as u128 + STATE_OVERHEAD + 4 * k as u128;
+                if used > limit {
+                    return Err(KleeneError::TooLarge {
+                        what: "the regex's subset construction".into(),
+                        needed: used,
+                        limit,
+                    });
                 }
                 sets.push(target.clone());
             }
@@ -453,7 +641,7 @@ mod tests {
     #[test]
     fn basic_patterns() {
         let ab = ['a', 'b'];
-        let d = compile("(ab)*a?", &ab).unwrap();
+        let d = compile("(ab)*a?", &ab, DEFAULT_REGEX_DFA_STATES).unwrap();
         for (s, ok) in [
             ("", true),
             ("ab", true),
@@ -463,22 +651,30 @@ mod tests {
         ] {
             assert_eq!(d.accepts(&ids(s, &ab)), ok, "{s}");
         }
-        let d = compile("a{2,3}[^a]", &ab).unwrap();
+        let d = compile("a{2,3}[^a]", &ab, DEFAULT_REGEX_DFA_STATES).unwrap();
         assert!(d.accepts(&ids("aab", &ab)) && d.accepts(&ids("aaab", &ab)));
         assert!(!d.accepts(&ids("ab", &ab)) && !d.accepts(&ids("aaaab", &ab)));
-        assert!(compile("", &ab).unwrap().accepts(&[]));
-        assert!(compile("a|", &ab).unwrap().accepts(&[]));
+        assert!(compile("", &ab, DEFAULT_REGEX_DFA_STATES)
+            .unwrap()
+            .accepts(&[]));
+        assert!(compile("a|", &ab, DEFAULT_REGEX_DFA_STATES)
+            .unwrap()
+            .accepts(&[]));
     }
 
     #[test]
     fn errors_name_the_position() {
         let ab = ['a', 'b'];
-        let msg = |p: &str| compile(p, &ab).unwrap_err().to_string();
+        let msg = |p: &str| {
+            compile(p, &ab, DEFAULT_REGEX_DFA_STATES)
+                .unwrap_err()
+                .to_string()
+        };
         assert!(msg("ab(a").contains("position 2"), "{}", msg("ab(a"));
         assert!(msg("abc").contains("position 2"), "{}", msg("abc"));
         assert!(msg("a)").contains("position 1"));
         assert!(msg("*a").contains("position 0"));
         assert!(msg("a{3,2}").contains("position 1"));
-        assert!(compile("a", &[]).is_err());
+        assert!(compile("a", &[], DEFAULT_REGEX_DFA_STATES).is_err());
     }
 }

@@ -14,7 +14,7 @@ use rayon::prelude::*;
 
 use super::bits::{extract_bits, get_bit, pack_row, tail_mask, unpack_row, words_for};
 use crate::error::{ensure, KleeneError, Result};
-use crate::limits::check_elements;
+use crate::limits::{check_elements, check_work};
 use crate::pool::with_threads;
 use crate::rng::StreamKey;
 
@@ -318,6 +318,12 @@ fn trajectory(eca: &Eca, window: &Window, init: &[u64], mut keep: impl FnMut(usi
     }
 }
 
+/// Refuses runs longer than `KLEENE_MAX_WORK` word updates.
+fn check_run_work(window: &Window, count: usize, words: usize) -> Result<()> {
+    let generations = window.steps as u128 * window.stride as u128 + window.t0 as u128;
+    check_work("the ECA run", &[count as u128, generations, words as u128])
+}
+
 /// Runs a batch of trajectories (`inits` packed `[B, words]`) and returns the kept cells as
 /// bytes `[B, steps + 1, cols]`. Trajectories run in parallel; the result does not depend on
 /// `threads`.
@@ -330,6 +336,7 @@ pub fn run_cells(
     window.validate(eca.width)?;
     let nw = eca.words();
     let count = inits.len() / nw;
+    check_run_work(window, count, nw)?;
     let per = check_elements("ECA output", &[window.rows(), window.cols], 1)?;
     let total = check_elements("ECA output", &[count, window.rows(), window.cols], 1)?;
     let mut out = vec![0u8; total];
@@ -363,6 +370,7 @@ pub fn run_packed(
     window.validate(eca.width)?;
     let nw = eca.words();
     let count = inits.len() / nw;
+    check_run_work(window, count, nw)?;
     let cw = words_for(window.cols);
     let per = check_elements("ECA output", &[window.rows(), cw], 8)?;
     let total = check_elements("ECA output", &[count, window.rows(), cw], 8)?;

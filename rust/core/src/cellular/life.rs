@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use super::bits::{pack_row, tail_mask, unpack_row, words_for};
 use crate::error::{ensure, KleeneError, Result};
-use crate::limits::check_elements;
+use crate::limits::{check_elements, check_work};
 use crate::pool::with_threads;
 
 /// Largest side of a grid.
@@ -382,6 +382,10 @@ pub fn run_cells(
     let rows = steps
         .checked_add(1)
         .ok_or_else(|| KleeneError::invalid("steps", "too large"))?;
+    check_work(
+        "the Life run",
+        &[count as u128, steps as u128, stride as u128, gw as u128],
+    )?;
     let per = check_elements("Life output", &[rows, h, w], 1)?;
     let total = check_elements("Life output", &[count, rows, h, w], 1)?;
     let mut out = vec![0u8; total];

@@ -9,7 +9,7 @@ use super::bits::{unpack_row, words_for};
 use super::eca::{fill_bernoulli, Boundary, Eca};
 use super::life::{Life, LifeBoundary, LifeRule};
 use crate::error::{ensure, Result};
-use crate::limits::check_elements;
+use crate::limits::{check_elements, check_work};
 use crate::pool::with_threads;
 use crate::rng::StreamKey;
 
@@ -138,6 +138,10 @@ pub fn eca_batch(
 ) -> Result<EcaTaskBatch> {
     let eca = cfg.validate()?;
     let (rows, cols) = (cfg.seq_length, cfg.sample_width);
+    check_work(
+        "the eca batch",
+        &[count as u128, cfg.horizon as u128 + 1, eca.words() as u128],
+    )?;
     let per = check_elements("eca batch", &[rows, cols], 1)?;
     let total = check_elements("eca batch", &[count, rows, cols], 1)?;
     let mut cells = vec![0u8; total];
@@ -240,6 +244,14 @@ pub fn life_batch(
 ) -> Result<LifeTaskBatch> {
     let life = cfg.validate()?;
     let n = cfg.size;
+    check_work(
+        "the life batch",
+        &[
+            count as u128,
+            cfg.warmup as u128 + cfg.horizon as u128,
+            life.grid_words() as u128,
+        ],
+    )?;
     let per = check_elements("life batch", &[n, n], 1)?;
     let total = check_elements("life batch", &[count, n, n], 1)?;
     let (mut input, mut target) = (vec![0u8; total], vec![0u8; total]);

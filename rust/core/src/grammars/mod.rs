@@ -54,6 +54,9 @@ pub enum Weights {
     Exact,
     /// Weights are divided by their sum per nonterminal.
     Normalise,
+    /// Probabilities kept bit for bit; each nonterminal's must sum to 1 (within 1e-6). Used to
+    /// rebuild a grammar from its own `to_text` (pickling).
+    Verbatim,
 }
 
 impl Grammar {
@@ -132,14 +135,16 @@ impl Grammar {
                     format!("the weights of {name} sum to {sum}; they must be finite with a positive sum"),
                 ));
             }
-            if weights == Weights::Exact && (sum - 1.0).abs() > 1e-6 {
+            if weights != Weights::Normalise && (sum - 1.0).abs() > 1e-6 {
                 return Err(KleeneError::invalid(
                     "weights",
                     format!("the probabilities of {name} sum to {sum}, not 1 (ask for normalisation to rescale them)"),
                 ));
             }
-            for r in &mut self.rules[range] {
-                r.prob /= sum;
+            if weights != Weights::Verbatim {
+                for r in &mut self.rules[range] {
+                    r.prob /= sum;
+                }
             }
         }
         Ok(())
@@ -207,19 +212,7 @@ impl Grammar {
 
     /// Which nonterminals derive at least one finite terminal string.
     pub fn productive(&self) -> Vec<bool> {
-        let mut ok = vec![false; self.num_nonterminals()];
-        loop {
-            let mut changed = false;
-            for r in &self.rules {
-                if !ok[r.lhs as usize] && r.rhs.iter().all(|s| sym_ok(*s, &ok)) {
-                    ok[r.lhs as usize] = true;
-                    changed = true;
-                }
-            }
-            if !changed {
-                return ok;
-            }
-        }
+        self.min_lengths().iter().map(|&m| m != u64::MAX).collect()
     }
 
     /// Which nonterminals occur in some sentential form derived from the start symbol.
@@ -242,25 +235,52 @@ impl Grammar {
         seen
     }
 
-    /// Length of the shortest terminal string each nonterminal derives (saturating).
+    /// Length of the shortest terminal string each nonterminal derives (saturating;
+    /// `u64::MAX` for a non-productive one).
+    ///
+    /// Knuth's generalisation of Dijkstra's algorithm (Knuth 1977, "A generalization of
+    /// Dijkstra's algorithm"): nonterminals are settled in increasing order of their value, a
+    /// rule becoming ready once all its nonterminals are settled. O(size log size), so long
+    /// chains of nonterminals cost linear time, not one pass per link.
     pub fn min_lengths(&self) -> Vec<u64> {
-        let mut best = vec![u64::MAX; self.num_nonterminals()];
-        loop {
-            let mut changed = false;
-            for r in &self.rules {
-                let len = r.rhs.iter().fold(0u64, |acc, s| match *s {
-                    Sym::T(_) => acc.saturating_add(1),
-                    Sym::N(b) => acc.saturating_add(best[b as usize]),
-                });
-                if len < best[r.lhs as usize] {
-                    best[r.lhs as usize] = len;
-                    changed = true;
+        use std::cmp::Reverse;
+        use std::collections::BinaryHeap;
+        let n = self.num_nonterminals();
+        let mut uses: Vec<Vec<u32>> = vec![Vec::new(); n];
+        let mut pending = vec![0usize; self.rules.len()];
+        let mut partial = vec![0u64; self.rules.len()];
+        let mut heap = BinaryHeap::new();
+        for (i, r) in self.rules.iter().enumerate() {
+            for s in &r.rhs {
+                match *s {
+                    Sym::T(_) => partial[i] = partial[i].saturating_add(1),
+                    Sym::N(b) => {
+                        uses[b as usize].push(i as u32);
+                        pending[i] += 1;
+                    }
                 }
             }
-            if !changed {
-                return best;
+            if pending[i] == 0 {
+                heap.push(Reverse((partial[i], r.lhs)));
             }
         }
+        let mut best = vec![u64::MAX; n];
+        let mut settled = vec![false; n];
+        while let Some(Reverse((len, a))) = heap.pop() {
+            if std::mem::replace(&mut settled[a as usize], true) {
+                continue;
+            }
+            best[a as usize] = len;
+            for &i in &uses[a as usize] {
+                let i = i as usize;
+                partial[i] = partial[i].saturating_add(len);
+                pending[i] -= 1;
+                if pending[i] == 0 {
+                    heap.push(Reverse((partial[i], self.rules[i].lhs)));
+                }
+            }
+        }
+        best
     }
 
     /// Length of the longest string each nonterminal derives, `None` where unbounded
@@ -427,13 +447,6 @@ impl Grammar {
             out.push('\n');
         }
         out
-    }
-}
-
-fn sym_ok(s: Sym, ok: &[bool]) -> bool {
-    match s {
-        Sym::T(_) => true,
-        Sym::N(b) => ok[b as usize],
     }
 }
 

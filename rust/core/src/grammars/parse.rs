@@ -14,7 +14,7 @@
 use super::cnf::{Binarised, Origin};
 use super::{linalg, Grammar};
 use crate::error::{KleeneError, Result};
-use crate::limits::check_elements;
+use crate::limits::{check_elements, check_work};
 
 /// Semiring of an inside pass.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,6 +79,13 @@ pub struct Parser {
     unit_prob: Vec<UnitEdge>,
 }
 
+/// Refuses chart parsing above `KLEENE_MAX_WORK`: about `n^3` steps per binary rule.
+pub(crate) fn check_parse_work(b: &Binarised, n: usize) -> Result<()> {
+    let n = n as u128;
+    let rules = (b.binary.len() + b.unary.len() + 1) as u128;
+    check_work("parsing the string", &[n, n, n, rules])
+}
+
 fn invalid(m: impl Into<String>) -> KleeneError {
     KleeneError::invalid("grammar", m)
 }
@@ -136,6 +143,7 @@ impl Parser {
         let n = w.len();
         let nts = self.b.num_nonterminals;
         let words = (n + 1).div_ceil(64);
+        check_parse_work(&self.b, n)?;
         let len = check_elements("parse chart", &[nts, n + 1, words], 8)?;
         let mut c = Chart {
             n,

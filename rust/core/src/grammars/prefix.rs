@@ -17,7 +17,7 @@ use super::cnf::Binarised;
 use super::parse::Parser;
 use super::{linalg, Grammar};
 use crate::error::{KleeneError, Result};
-use crate::limits::check_elements;
+use crate::limits::{check_elements, check_work};
 
 /// Next-token distributions of every prefix of a string.
 pub struct PrefixModel {
@@ -97,7 +97,9 @@ impl PrefixModel {
     fn close(&self, d: &mut [f64], k: usize) {
         if let Some(order) = &self.order {
             // Children first: X += w * (closed) child.
-            let mut by_lhs: Vec<Vec<(u32, f64)>> = vec![Vec::new(); d.len() / k.max(1)];
+            // Sized by the nonterminals, not by `d` (empty when the grammar has no terminal).
+            let nts = self.parser.binarised().num_nonterminals;
+            let mut by_lhs: Vec<Vec<(u32, f64)>> = vec![Vec::new(); nts];
             for &(a, c, w) in &self.edges {
                 by_lhs[a as usize].push((c, w));
             }
@@ -131,6 +133,9 @@ impl PrefixModel {
             ));
         }
         check_elements("prefix table", &[n + 1, nts, v], 8)?;
+        let rules = (b.binary.len() + b.unary.len() + 1) as u128;
+        let (n3, v1) = (n as u128, v as u128 + 1);
+        check_work("prefix probabilities", &[n3, n3, n3, rules, v1])?;
         let mut out = vec![0.0; (n + 1) * (v + 1)];
         out[0] = self.eps[0];
         out[1..=v].copy_from_slice(&self.first[..v]);

@@ -408,7 +408,7 @@ pub fn generate<T: TokenId>(
     threads: Option<usize>,
 ) -> Result<SampleBatch<T>> {
     let sampler = Sampler::new(g, cfg.clone())?;
-    let top = cfg.token_offset as u64 + g.num_terminals() as u64 - 1;
+    let top = (cfg.token_offset as u64 + g.num_terminals() as u64).saturating_sub(1);
     if top.max(cfg.pad_id as u64) > T::MAX_ID {
         return Err(KleeneError::invalid(
             "dtype",

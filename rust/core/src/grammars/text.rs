@@ -143,6 +143,17 @@ struct Alt {
 /// Parses the text format into a grammar. `normalise` rescales each nonterminal's weights
 /// to sum to 1; otherwise weights that do not sum to 1 are an error naming the nonterminal.
 pub fn parse(text: &str, normalise: bool) -> Result<Grammar> {
+    let weights = if normalise {
+        Weights::Normalise
+    } else {
+        Weights::Exact
+    };
+    parse_with(text, weights)
+}
+
+/// As [`parse`], with the weight policy spelled out ([`Weights::Verbatim`] rebuilds a grammar
+/// from its own `to_text` bit for bit).
+pub fn parse_with(text: &str, weights: Weights) -> Result<Grammar> {
     let mut order: Vec<String> = Vec::new();
     let mut defs: HashMap<String, (Vec<Alt>, Pos)> = HashMap::new();
     let mut current: Option<String> = None;
@@ -196,7 +207,7 @@ pub fn parse(text: &str, normalise: bool) -> Result<Grammar> {
     if order.is_empty() {
         return Err(KleeneError::invalid("text", "the grammar has no rule"));
     }
-    build(order, defs, normalise)
+    build(order, defs, weights)
 }
 
 /// Splits the tokens after `toks[sep]` (an arrow or bar) into alternatives.
@@ -256,7 +267,7 @@ fn finish(alt: &Alt, pos: Pos) -> Result<()> {
 fn build(
     order: Vec<String>,
     mut defs: HashMap<String, (Vec<Alt>, Pos)>,
-    normalise: bool,
+    weights: Weights,
 ) -> Result<Grammar> {
     let nt_index: HashMap<&str, u32> = order
         .iter()
@@ -275,6 +286,7 @@ fn build(
                 format!("either every alternative of {name} has a [weight] or none does"),
             ));
         }
+        let first = rules.len();
         for alt in alts {
             let mut rhs = Vec::new();
             for (tok, pos) in alt.syms {
@@ -303,17 +315,13 @@ fn build(
         }
         if weighted == 0 {
             // Uniform choice: normalise the unit weights below, whatever `normalise` says.
-            let n = rules.iter().filter(|r| r.lhs == a as u32).count() as f64;
-            for r in rules.iter_mut().filter(|r| r.lhs == a as u32) {
+            // (Only this nonterminal's rules, the last pushed: linear in the grammar size.)
+            let n = (rules.len() - first) as f64;
+            for r in &mut rules[first..] {
                 r.prob = 1.0 / n;
             }
         }
     }
-    let weights = if normalise {
-        Weights::Normalise
-    } else {
-        Weights::Exact
-    };
     Grammar::new(terminals, order, rules, weights)
 }
 

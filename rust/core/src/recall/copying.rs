@@ -33,8 +33,9 @@ impl CopyingConfig {
         check(l <= MAX_LENGTH, "seq_len", || {
             format!("must be at most {MAX_LENGTH}, got {l}")
         })?;
-        check(l > 2 * n + 1, "seq_len", || {
-            format!("must exceed 2*num_tokens_to_copy + 1 = {} (data, copy token and the answer slots, plus at least one blank), got {l}", 2 * n + 1)
+        let needed = 2 * n as u128 + 1;
+        check(l as u128 > needed, "seq_len", || {
+            format!("must exceed 2*num_tokens_to_copy + 1 = {needed} (data, copy token and the answer slots, plus at least one blank), got {l}")
         })
     }
 }
