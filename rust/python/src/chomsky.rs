@@ -6,7 +6,7 @@ use kleene_core::sampler::{generate, RowSampler};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::convert::{run_detached, to_numpy, to_py_err, TokenDtype};
+use crate::convert::{core_call, run_detached, to_numpy, TokenDtype};
 use crate::with_token_type;
 
 pub fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -32,14 +32,16 @@ impl PyChomskySampler {
         modulus: u32,
         mult: bool,
     ) -> PyResult<Self> {
-        let inner = ChomskyConfig {
-            task: Chomsky::from_name(task).map_err(to_py_err)?,
-            length,
-            min_length,
-            modulus,
-            mult,
-        };
-        inner.validate().map_err(to_py_err)?;
+        let inner = core_call(|| {
+            let inner = ChomskyConfig {
+                task: Chomsky::from_name(task)?,
+                length,
+                min_length,
+                modulus,
+                mult,
+            };
+            inner.validate().map(|()| inner)
+        })?;
         Ok(PyChomskySampler { inner })
     }
 
@@ -64,6 +66,7 @@ impl PyChomskySampler {
         threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let t = self.inner.shape().length;
+        let threads = crate::convert::threads(threads)?;
         let key = StreamKey::new(seed, salt);
         let dtype = TokenDtype::parse(dtype)?;
         let out = PyDict::new(py);

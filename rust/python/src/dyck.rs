@@ -6,7 +6,7 @@ use kleene_core::sampler::{generate, RowSampler};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::convert::{run_detached, to_numpy, to_py_err, TokenDtype};
+use crate::convert::{core_call, run_detached, to_numpy, TokenDtype};
 use crate::with_token_type;
 
 pub fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -26,7 +26,7 @@ impl PyDyckSampler {
     #[pyo3(signature = (*, k, m, min_length, max_length))]
     fn new(k: usize, m: usize, min_length: usize, max_length: usize) -> PyResult<Self> {
         Ok(PyDyckSampler {
-            inner: Dyck::new(k, m, min_length, max_length).map_err(to_py_err)?,
+            inner: core_call(|| Dyck::new(k, m, min_length, max_length))?,
         })
     }
 
@@ -46,6 +46,7 @@ impl PyDyckSampler {
     ) -> PyResult<Bound<'py, PyDict>> {
         let shape = self.inner.shape();
         let (t, symbols) = (shape.length, shape.ints / shape.length.max(1));
+        let threads = crate::convert::threads(threads)?;
         let key = StreamKey::new(seed, salt);
         let dtype = TokenDtype::parse(dtype)?;
         let out = PyDict::new(py);
