@@ -9,10 +9,15 @@ without using the context every prediction is worth log(V) nats (averaged over c
 transition is uniform), and the add-one rule on in-context *symbol* counts (ignoring the
 previous symbol, an order-0 estimator) sits in between.
 
-Runs on CPU in a few minutes (the scan takes the PyTorch reference path there; on CUDA the
-Triton kernels)::
+Runs on CPU in about 4.5 minutes of CPU time (the scan takes the PyTorch reference path
+there; on CUDA the Triton kernels)::
 
     python examples/mamba_markov.py          # 400 steps, length 64, batch 32
+
+It ends (seed 0) with the held-out loss 0.0011 nats above Bayes and ``kleene.evaluate``'s
+scores on 256 held-out sequences: cross-entropy 0.5289 against the Bayes 0.5281 (excess
++0.0009, KL(Bayes || model) 0.0017 nats), the excess loss falling from +0.009 at t=1 to
++0.000 at t=63 (``--report DIR`` draws it against position).
 """
 
 from __future__ import annotations

@@ -40,6 +40,7 @@ def accuracy(model: torch.nn.Module) -> float:
 
 
 def main(steps: int = 300, batch_size: int = 64) -> None:
+    torch.manual_seed(0)
     model = TinyTransformer(len(task.vocab), task.input_seq_len)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     for step in range(steps):
