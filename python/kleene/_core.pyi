@@ -197,12 +197,14 @@ class TokbiasTokenizer:
         merges: Sequence[tuple[int, int]],
         pretokenizer: str | None = None,
         special: Sequence[bool] | None = None,
+        ignore_merges: bool = False,
     ) -> TokbiasTokenizer: ...
     @staticmethod
     def bpe_ranks(
         tokens: Sequence[bytes],
         pretokenizer: str | None = None,
         special: Sequence[bool] | None = None,
+        ignore_merges: bool = False,
     ) -> TokbiasTokenizer: ...
     @staticmethod
     def reencode(

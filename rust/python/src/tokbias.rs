@@ -2,7 +2,7 @@
 //! the GIL (the model runs in Python anyway); panics are still caught.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use kleene_core::tokbias::bpe::{Bpe, PreTokenizer};
 use kleene_core::tokbias::cover::{CoverState, SYMBOLS};
@@ -33,6 +33,19 @@ pub fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
 pub struct PyTokenizer {
     inner: Arc<dyn Tokenizer>,
     kind: &'static str,
+    /// The first exception a Python encoder raised (re-encoding tokenizers), raised again
+    /// by the call that needed the encoder.
+    encoder_err: Option<ErrSlot>,
+}
+
+type ErrSlot = Arc<Mutex<Option<PyErr>>>;
+
+/// Raises the stored encoder exception, if any.
+fn raise_encoder_error(slot: &Option<ErrSlot>) -> PyResult<()> {
+    match slot.as_ref().and_then(|s| s.lock().ok()?.take()) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 fn vocab(tokens: Vec<Vec<u8>>, special: Option<Vec<bool>>) -> PyResult<Vocab> {
@@ -41,13 +54,9 @@ fn vocab(tokens: Vec<Vec<u8>>, special: Option<Vec<bool>>) -> PyResult<Vocab> {
 }
 
 fn pretokenizer(name: Option<&str>) -> PyResult<PreTokenizer> {
-    match name {
-        None => Ok(PreTokenizer::None),
-        Some("gpt2") => Ok(PreTokenizer::Gpt2),
-        Some(other) => Err(PyValueError::new_err(format!(
-            "invalid `pretokenizer`: {other:?}; allowed: None, 'gpt2'"
-        ))),
-    }
+    name.map_or(Ok(PreTokenizer::None), |n| {
+        PreTokenizer::from_name(n).map_err(to_py_err)
+    })
 }
 
 #[pymethods]
@@ -59,39 +68,46 @@ impl PyTokenizer {
         Ok(PyTokenizer {
             inner: Arc::new(Mpe::new(vocab(tokens, special)?)),
             kind: "mpe",
+            encoder_err: None,
         })
     }
 
     /// BPE from an ordered merge list of (left id, right id).
     #[staticmethod]
-    #[pyo3(signature = (tokens, merges, pretokenizer=None, special=None))]
+    #[pyo3(signature = (tokens, merges, pretokenizer=None, special=None, ignore_merges=false))]
     fn bpe_merges(
         tokens: Vec<Vec<u8>>,
         merges: Vec<(u32, u32)>,
         pretokenizer: Option<&str>,
         special: Option<Vec<bool>>,
+        ignore_merges: bool,
     ) -> PyResult<Self> {
         let pre = self::pretokenizer(pretokenizer)?;
-        let bpe = Bpe::from_merges(vocab(tokens, special)?, &merges, pre).map_err(to_py_err)?;
+        let bpe = Bpe::from_merges(vocab(tokens, special)?, &merges, pre, ignore_merges)
+            .map_err(to_py_err)?;
         Ok(PyTokenizer {
             inner: Arc::new(bpe),
             kind: "bpe",
+            encoder_err: None,
         })
     }
 
     /// BPE from ranks (tiktoken): token id = rank.
     #[staticmethod]
-    #[pyo3(signature = (tokens, pretokenizer=None, special=None))]
+    #[pyo3(signature = (tokens, pretokenizer=None, special=None, ignore_merges=false))]
     fn bpe_ranks(
         tokens: Vec<Vec<u8>>,
         pretokenizer: Option<&str>,
         special: Option<Vec<bool>>,
+        ignore_merges: bool,
     ) -> PyResult<Self> {
         let pre = self::pretokenizer(pretokenizer)?;
-        let bpe = Bpe::from_ranks(vocab(tokens, special)?, pre).map_err(to_py_err)?;
+        let bpe =
+            Bpe::from_ranks(vocab(tokens, special)?, pre, ignore_merges).map_err(to_py_err)?;
         Ok(PyTokenizer {
             inner: Arc::new(bpe),
             kind: "bpe",
+            encoder_err: None,
         })
     }
 
@@ -103,17 +119,26 @@ impl PyTokenizer {
         encoder: Py<PyAny>,
         special: Option<Vec<bool>>,
     ) -> PyResult<Self> {
+        let slot: ErrSlot = Arc::new(Mutex::new(None));
+        let keep = slot.clone();
         let encode = move |text: &[u8]| -> kleene_core::Result<Vec<u32>> {
             Python::attach(|py| {
                 encoder
                     .call1(py, (PyBytes::new(py, text),))
                     .and_then(|ids| ids.extract::<Vec<u32>>(py))
-                    .map_err(|e| KleeneError::invalid("encoder", e.to_string()))
+                    .map_err(|e| {
+                        let msg = e.to_string();
+                        if let Ok(mut first) = keep.lock() {
+                            first.get_or_insert(e);
+                        }
+                        KleeneError::invalid("encoder", msg)
+                    })
             })
         };
         Ok(PyTokenizer {
             inner: Arc::new(Reencode::new(vocab(tokens, special)?, encode)),
             kind: "reencode",
+            encoder_err: Some(slot),
         })
     }
 
@@ -139,7 +164,9 @@ impl PyTokenizer {
     }
 
     fn encode(&self, text: &[u8]) -> PyResult<Vec<u32>> {
-        guard(|| self.inner.encode(text))
+        let out = guard(|| self.inner.encode(text));
+        raise_encoder_error(&self.encoder_err)?;
+        out
     }
 
     fn decode<'py>(&self, py: Python<'py>, ids: Vec<u32>) -> PyResult<Bound<'py, PyBytes>> {
@@ -153,7 +180,9 @@ impl PyTokenizer {
         for &id in context.iter().chain([next].iter()) {
             vocab.check_id(id, "context").map_err(to_py_err)?;
         }
-        guard(|| Ok(self.inner.extends(&context, next)))
+        let out = guard(|| Ok(self.inner.extends(&context, next)));
+        raise_encoder_error(&self.encoder_err)?;
+        out
     }
 
     /// `(offset, encode(text[:offset]))`: the boundary no continuation of `text` can move.
@@ -265,6 +294,7 @@ fn options(
 #[pyclass(name = "TokbiasCoverState", module = "kleene._core")]
 pub struct PyCoverState {
     inner: CoverState,
+    encoder_err: Option<ErrSlot>,
 }
 
 #[pymethods]
@@ -283,8 +313,12 @@ impl PyCoverState {
     ) -> PyResult<Self> {
         let opts = options(tokenizer, eos, mask_invalid, beam, threshold)?;
         let tok = tokenizer.inner.clone();
-        let inner = with_model(model, |m| CoverState::new(tok, opts, m, prompt))?;
-        Ok(PyCoverState { inner })
+        let inner = with_model(model, |m| CoverState::new(tok, opts, m, prompt));
+        raise_encoder_error(&tokenizer.encoder_err)?;
+        Ok(PyCoverState {
+            inner: inner?,
+            encoder_err: tokenizer.encoder_err.clone(),
+        })
     }
 
     /// Next-symbol probabilities [257] (float64): bytes 0..255, then end-of-string.
@@ -296,7 +330,9 @@ impl PyCoverState {
     /// Appends one byte (calls the model for the new contexts).
     fn advance(&mut self, model: &Bound<'_, PyAny>, byte: u8) -> PyResult<()> {
         let inner = &mut self.inner;
-        with_model(model, |m| inner.advance(m, byte))
+        let out = with_model(model, |m| inner.advance(m, byte));
+        raise_encoder_error(&self.encoder_err)?;
+        out
     }
 
     #[getter]
@@ -359,7 +395,9 @@ fn tokbias_mpc<'py>(
     }
     let opts = options(tokenizer, eos, mask_invalid, 0, 0.0)?;
     let tok = tokenizer.inner.as_ref();
-    let (d, calls) = with_model(model, |m| mpc_distribution(tok, &opts, m, prompt))?;
+    let out = with_model(model, |m| mpc_distribution(tok, &opts, m, prompt));
+    raise_encoder_error(&tokenizer.encoder_err)?;
+    let (d, calls) = out?;
     Ok((to_numpy(py, d, &[SYMBOLS])?, calls))
 }
 
@@ -376,6 +414,8 @@ fn tokbias_naive<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let opts = options(tokenizer, eos, mask_invalid, 0, 0.0)?;
     let tok = tokenizer.inner.as_ref();
-    let d = with_model(model, |m| naive_distribution(tok, &opts, m, prompt))?;
+    let out = with_model(model, |m| naive_distribution(tok, &opts, m, prompt));
+    raise_encoder_error(&tokenizer.encoder_err)?;
+    let d = out?;
     to_numpy(py, d, &[SYMBOLS])
 }

@@ -1,5 +1,5 @@
-//! Byte-pair encoding from a merge list or from ranks (tiktoken style), optionally behind the
-//! GPT-2 pre-tokenizer.
+//! Byte-pair encoding from a merge list or from ranks (tiktoken style), optionally behind a
+//! regex pre-tokenizer (GPT-2, cl100k, o200k, Llama 3, Qwen2).
 //!
 //! Validity of `context + [next]`:
 //! - pure BPE is prefix-closed, and a sequence is canonical iff every token is reachable (BPE
@@ -9,12 +9,16 @@
 //!   what follows, which breaks prefix-closure. The oracle then accepts a pair also when some
 //!   continuation can put a piece boundary between the two tokens. It over-approximates
 //!   "extendable" (an ideal model gives the extra sequences probability 0, so exactness holds)
-//!   and never rejects an extendable sequence.
+//!   and never rejects an extendable sequence. For the other presets the same question is
+//!   answered from the two characters at the join ([`PreTokenizer::boundary_possible`]).
+//! - `ignore_merges` (tiktoken, Llama 3): a piece that is itself a token is emitted whole, so
+//!   a token that merges cannot build is still reachable as a whole piece.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::pretok::gpt2_piece_starts;
+pub use super::pretok::PreTokenizer;
+use super::pretok::{complete_prefix_len, gpt2_piece_starts};
 use super::vocab::Vocab;
 use super::Tokenizer;
 use crate::error::{ensure, KleeneError, Result};
@@ -29,15 +33,6 @@ const PROBES: &[&[u8]] = &[
     b"", b"a", b"1", b" ", b"\n", b"!", b"'", b"s", b"d", b"m", b"t", b"l", b"v", b"r", b"e",
 ];
 
-/// The pre-tokenizer in front of the merges.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PreTokenizer {
-    /// BPE over the whole text.
-    None,
-    /// The GPT-2 / r50k regex split.
-    Gpt2,
-}
-
 /// A byte-pair-encoding tokenizer.
 #[derive(Debug)]
 pub struct Bpe {
@@ -47,12 +42,20 @@ pub struct Bpe {
     byte_ids: [u32; 256],
     reachable: Vec<bool>,
     pretok: PreTokenizer,
+    ignore_merges: bool,
+    /// Token bytes -> id, for the whole-piece lookup of `ignore_merges`.
+    index: HashMap<Vec<u8>, u32>,
     pairs: Mutex<HashMap<(u32, u32), bool>>,
 }
 
 impl Bpe {
     /// BPE from an ordered merge list (rank = position); each merge's result must be a token.
-    pub fn from_merges(vocab: Vocab, merges: &[(u32, u32)], pretok: PreTokenizer) -> Result<Self> {
+    pub fn from_merges(
+        vocab: Vocab,
+        merges: &[(u32, u32)],
+        pretok: PreTokenizer,
+        ignore_merges: bool,
+    ) -> Result<Self> {
         let index = byte_index(&vocab);
         let mut table = HashMap::with_capacity(merges.len());
         for (rank, &(l, r)) in merges.iter().enumerate() {
@@ -68,12 +71,12 @@ impl Bpe {
             })?;
             table.entry((l, r)).or_insert((rank as u32, merged));
         }
-        Self::build(vocab, table, pretok)
+        Self::build(vocab, table, pretok, ignore_merges, index)
     }
 
     /// BPE from ranks (tiktoken): the rank of a token is its id, and any two adjacent tokens
     /// whose bytes join into a token merge with that token's rank.
-    pub fn from_ranks(vocab: Vocab, pretok: PreTokenizer) -> Result<Self> {
+    pub fn from_ranks(vocab: Vocab, pretok: PreTokenizer, ignore_merges: bool) -> Result<Self> {
         let index = byte_index(&vocab);
         let mut table = HashMap::new();
         for &id in vocab.sorted() {
@@ -84,13 +87,15 @@ impl Bpe {
                 }
             }
         }
-        Self::build(vocab, table, pretok)
+        Self::build(vocab, table, pretok, ignore_merges, index)
     }
 
     fn build(
         vocab: Vocab,
         merges: HashMap<(u32, u32), (u32, u32)>,
         pretok: PreTokenizer,
+        ignore_merges: bool,
+        index: HashMap<Vec<u8>, u32>,
     ) -> Result<Self> {
         let mut byte_ids = [NONE; 256];
         for &id in vocab.sorted().iter().rev() {
@@ -104,12 +109,17 @@ impl Bpe {
             byte_ids,
             reachable: Vec::new(),
             pretok,
+            ignore_merges,
+            index: if ignore_merges { index } else { HashMap::new() },
             pairs: Mutex::new(HashMap::new()),
         };
+        // With `ignore_merges` every token is reachable as a whole piece (only its smallest
+        // id when bytes repeat); an over-approximation where no piece can equal the token.
         bpe.reachable = (0..bpe.vocab.len() as u32)
             .map(|id| {
                 !bpe.vocab.is_special(id)
-                    && bpe.merge_piece(bpe.vocab.bytes(id)).ok().as_deref() == Some(&[id][..])
+                    && (bpe.merge_ids(bpe.vocab.bytes(id)).ok().as_deref() == Some(&[id][..])
+                        || bpe.index.get(bpe.vocab.bytes(id)) == Some(&id))
             })
             .collect();
         Ok(bpe)
@@ -120,8 +130,19 @@ impl Bpe {
         self.reachable.get(id as usize).copied().unwrap_or(false)
     }
 
-    /// Applies the lowest-rank merge (leftmost on ties) until none applies.
+    /// BPE of one piece: the whole piece if it is a token and `ignore_merges` is set,
+    /// otherwise the merges.
     fn merge_piece(&self, piece: &[u8]) -> Result<Vec<u32>> {
+        if self.ignore_merges {
+            if let Some(&id) = self.index.get(piece) {
+                return Ok(vec![id]);
+            }
+        }
+        self.merge_ids(piece)
+    }
+
+    /// Applies the lowest-rank merge (leftmost on ties) until none applies.
+    fn merge_ids(&self, piece: &[u8]) -> Result<Vec<u32>> {
         let mut ids = Vec::with_capacity(piece.len());
         for (pos, &b) in piece.iter().enumerate() {
             let id = self.byte_ids[b as usize];
@@ -149,12 +170,23 @@ impl Bpe {
         }
     }
 
-    fn pieces(&self, text: &[u8]) -> Vec<usize> {
-        match self.pretok {
-            PreTokenizer::None if text.is_empty() => vec![],
-            PreTokenizer::None => vec![0],
-            PreTokenizer::Gpt2 => gpt2_piece_starts(text),
+    /// The pre-tokenizer in front of the merges.
+    pub fn pretokenizer(&self) -> PreTokenizer {
+        self.pretok
+    }
+
+    fn pieces(&self, text: &[u8]) -> Result<Vec<usize>> {
+        self.pretok.piece_starts(text)
+    }
+
+    /// Tokens of `text` split at `starts` (piece by piece).
+    fn encode_pieces(&self, text: &[u8], starts: &[usize], end: usize) -> Result<Vec<u32>> {
+        let mut out = Vec::new();
+        for (k, &a) in starts.iter().enumerate() {
+            let b = starts.get(k + 1).copied().unwrap_or(end);
+            out.extend(self.merge_piece(&text[a..b])?);
         }
+        Ok(out)
     }
 
     /// `[l, r]` can be adjacent in an extendable sequence: BPE of their bytes returns exactly
@@ -166,8 +198,12 @@ impl Bpe {
         }
         let mut joined = self.vocab.bytes(l).to_vec();
         joined.extend_from_slice(self.vocab.bytes(r));
-        let ok = self.merge_piece(&joined).ok().as_deref() == Some(&[l, r][..])
-            || (self.pretok == PreTokenizer::Gpt2 && self.boundary_possible(l, r));
+        let ok = self.merge_ids(&joined).ok().as_deref() == Some(&[l, r][..])
+            || match self.pretok {
+                PreTokenizer::None => false,
+                PreTokenizer::Gpt2 => self.boundary_possible(l, r),
+                pre => pre.boundary_possible(self.vocab.bytes(l), self.vocab.bytes(r)),
+            };
         let mut pairs = self.pairs.lock().unwrap();
         if pairs.len() >= MAX_CACHED_PAIRS {
             pairs.clear(); // bounded memory: masking visits every token per new last token
@@ -205,13 +241,8 @@ impl Tokenizer for Bpe {
     }
 
     fn encode(&self, text: &[u8]) -> Result<Vec<u32>> {
-        let starts = self.pieces(text);
-        let mut out = Vec::new();
-        for (k, &a) in starts.iter().enumerate() {
-            let b = starts.get(k + 1).copied().unwrap_or(text.len());
-            out.extend(self.merge_piece(&text[a..b])?);
-        }
-        Ok(out)
+        let starts = self.pieces(text)?;
+        self.encode_pieces(text, &starts, text.len())
     }
 
     fn extends(&self, context: &[u32], next: u32) -> bool {
@@ -226,12 +257,21 @@ impl Tokenizer for Bpe {
 
     /// Pure BPE has no bounded look-ahead: start from the empty context. Behind the GPT-2
     /// pre-tokenizer the start of the last piece never moves (every earlier match ended on a
-    /// character that is already there), so the pieces before it are fixed.
+    /// character that is already there), so the pieces before it are fixed. The other presets
+    /// anchor at the last piece start that every probed continuation keeps.
     fn anchor(&self, text: &[u8]) -> Result<(usize, Vec<u32>)> {
         match self.pretok {
             PreTokenizer::None => Ok((0, Vec::new())),
+            pre @ (PreTokenizer::Cl100k
+            | PreTokenizer::O200k
+            | PreTokenizer::Llama3
+            | PreTokenizer::Qwen2) => {
+                let (anchor, starts) = pre.stable_prefix(text)?;
+                Ok((anchor, self.encode_pieces(text, &starts, anchor)?))
+            }
             PreTokenizer::Gpt2 => {
-                let starts = gpt2_piece_starts(text);
+                // A trailing partial character may join the piece before it once complete.
+                let starts = gpt2_piece_starts(&text[..complete_prefix_len(text)]);
                 let Some(&last) = starts.last() else {
                     return Ok((0, Vec::new()));
                 };
@@ -254,7 +294,13 @@ mod tests {
         let words = ["a", "b", "c", "ab", "bc", "abc", "aa"];
         let tokens: Vec<Vec<u8>> = words.iter().map(|w| w.as_bytes().to_vec()).collect();
         let vocab = Vocab::new(tokens, vec![false; 7]).unwrap();
-        Bpe::from_merges(vocab, &[(0, 1), (1, 2), (3, 2), (0, 0)], PreTokenizer::None).unwrap()
+        Bpe::from_merges(
+            vocab,
+            &[(0, 1), (1, 2), (3, 2), (0, 0)],
+            PreTokenizer::None,
+            false,
+        )
+        .unwrap()
     }
 
     #[test]
@@ -293,7 +339,7 @@ mod tests {
         let words = ["a", "b", "ab", "ba", "aba"];
         let tokens: Vec<Vec<u8>> = words.iter().map(|w| w.as_bytes().to_vec()).collect();
         let vocab = Vocab::new(tokens, vec![false; 5]).unwrap();
-        let t = Bpe::from_ranks(vocab, PreTokenizer::None).unwrap();
+        let t = Bpe::from_ranks(vocab, PreTokenizer::None, false).unwrap();
         // (a,b) rank 2 first, then (ab,a) rank 4: "aba" -> [aba]; "bab" -> b,ab -> ...
         assert_eq!(t.encode(b"aba").unwrap(), vec![4]);
         assert_eq!(t.encode(b"bab").unwrap(), vec![1, 2]);

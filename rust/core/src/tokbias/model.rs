@@ -53,6 +53,9 @@ pub fn fetch_dists(
         .collect()
 }
 
+/// Ranges of at most this many tokens are summed directly rather than by prefix sums.
+const DIRECT_SUM_MAX: usize = 256;
+
 /// How the algorithms treat the model's outputs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Options {
@@ -137,6 +140,14 @@ impl Dist {
             return self.first.iter().sum();
         }
         let (lo, hi) = vocab.range(node);
+        if hi - lo <= DIRECT_SUM_MAX && node != top {
+            // A difference of two prefix sums loses ~1e-16 of the whole range's mass, which a
+            // rare text magnifies after conditioning; small ranges are summed directly.
+            return vocab.sorted()[lo..hi]
+                .iter()
+                .map(|&t| self.probs[t as usize])
+                .sum();
+        }
         if node == top {
             return self.first[vocab.bytes(vocab.sorted()[lo])[0] as usize];
         }
@@ -174,6 +185,14 @@ impl Dist {
     /// Mass of the tokens strictly longer than the node's string that start with it.
     #[inline]
     pub fn below_sum(&self, vocab: &Vocab, node: NodeId) -> f64 {
+        let (lo, hi) = vocab.range(node);
+        if hi - lo <= DIRECT_SUM_MAX && node != ROOT {
+            let skip = vocab.exact(node).len();
+            return vocab.sorted()[lo + skip..hi]
+                .iter()
+                .map(|&t| self.probs[t as usize])
+                .sum();
+        }
         let exact: f64 = vocab
             .exact(node)
             .iter()
