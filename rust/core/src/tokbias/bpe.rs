@@ -24,6 +24,8 @@ use super::Tokenizer;
 use crate::error::{ensure, KleeneError, Result};
 
 const NONE: u32 = u32::MAX;
+/// Tokens of context read when deciding whether a piece boundary can fall before the next.
+const CONTEXT_TOKENS: usize = 3;
 /// Pair verdicts kept before the cache is cleared (about 100 MB at most).
 const MAX_CACHED_PAIRS: usize = 4 << 20;
 
@@ -33,13 +35,26 @@ const PROBES: &[&[u8]] = &[
     b"", b"a", b"1", b" ", b"\n", b"!", b"'", b"s", b"d", b"m", b"t", b"l", b"v", b"r", b"e",
 ];
 
+/// How a piece becomes the symbols the merges start from.
+#[derive(Debug)]
+enum Init {
+    /// One symbol per byte (byte-level BPE): the smallest id of each single-byte token.
+    Bytes([u32; 256]),
+    /// One symbol per character that is a token, else one `<0xNN>` byte-fallback token per
+    /// byte of the character (SentencePiece-style BPE).
+    Chars {
+        chars: HashMap<Vec<u8>, u32>,
+        fallback: [u32; 256],
+    },
+}
+
 /// A byte-pair-encoding tokenizer.
 #[derive(Debug)]
 pub struct Bpe {
     vocab: Vocab,
     /// (left, right) -> (rank, merged id).
     merges: HashMap<(u32, u32), (u32, u32)>,
-    byte_ids: [u32; 256],
+    init: Init,
     reachable: Vec<bool>,
     pretok: PreTokenizer,
     ignore_merges: bool,
@@ -71,7 +86,66 @@ impl Bpe {
             })?;
             table.entry((l, r)).or_insert((rank as u32, merged));
         }
-        Self::build(vocab, table, pretok, ignore_merges, index)
+        Self::build(vocab, table, pretok, ignore_merges, index, None)
+    }
+
+    /// SentencePiece-style BPE with byte fallback: merges (rank = position) over characters;
+    /// a character that is no token becomes the byte-fallback tokens of its UTF-8 bytes
+    /// (`fallback` = (byte, id) pairs, ids whose bytes are that one byte). No pre-tokenizer:
+    /// the text (with spaces for SentencePiece's `▁`) is one piece.
+    pub fn sentencepiece(
+        vocab: Vocab,
+        merges: &[(u32, u32)],
+        fallback: &[(u8, u32)],
+    ) -> Result<Self> {
+        let mut table = [NONE; 256];
+        for &(b, id) in fallback {
+            vocab.check_id(id, "byte_fallback")?;
+            ensure(vocab.bytes(id) == [b], "byte_fallback", || {
+                format!("token {id} does not decode to the byte {b:#04x}")
+            })?;
+            table[b as usize] = id;
+        }
+        let is_fallback = |id: u32| table[vocab.bytes(id)[0] as usize] == id;
+        let mut chars = HashMap::new();
+        for &id in vocab.sorted() {
+            let bytes = vocab.bytes(id);
+            let one_char = std::str::from_utf8(bytes).is_ok_and(|s| s.chars().count() == 1);
+            if one_char && !(bytes.len() == 1 && is_fallback(id)) {
+                chars.entry(bytes.to_vec()).or_insert(id);
+            }
+        }
+        let mut merged = Vec::with_capacity(merges.len());
+        let index = char_merge_index(&vocab, &table);
+        for (rank, &(l, r)) in merges.iter().enumerate() {
+            vocab.check_id(l, "merges")?;
+            vocab.check_id(r, "merges")?;
+            let mut joined = vocab.bytes(l).to_vec();
+            joined.extend_from_slice(vocab.bytes(r));
+            let id = *index.get(&joined).ok_or_else(|| {
+                KleeneError::invalid(
+                    "merges",
+                    format!("merge {rank} ({l}, {r}) gives bytes that are not a token"),
+                )
+            })?;
+            merged.push(((l, r), (rank as u32, id)));
+        }
+        let mut map = HashMap::with_capacity(merged.len());
+        for (pair, v) in merged {
+            map.entry(pair).or_insert(v);
+        }
+        let init = Init::Chars {
+            chars,
+            fallback: table,
+        };
+        Self::build(
+            vocab,
+            map,
+            PreTokenizer::None,
+            false,
+            HashMap::new(),
+            Some(init),
+        )
     }
 
     /// BPE from ranks (tiktoken): the rank of a token is its id, and any two adjacent tokens
@@ -87,7 +161,7 @@ impl Bpe {
                 }
             }
         }
-        Self::build(vocab, table, pretok, ignore_merges, index)
+        Self::build(vocab, table, pretok, ignore_merges, index, None)
     }
 
     fn build(
@@ -96,17 +170,21 @@ impl Bpe {
         pretok: PreTokenizer,
         ignore_merges: bool,
         index: HashMap<Vec<u8>, u32>,
+        init: Option<Init>,
     ) -> Result<Self> {
-        let mut byte_ids = [NONE; 256];
-        for &id in vocab.sorted().iter().rev() {
-            if let [b] = vocab.bytes(id) {
-                byte_ids[*b as usize] = id;
+        let init = init.unwrap_or_else(|| {
+            let mut byte_ids = [NONE; 256];
+            for &id in vocab.sorted().iter().rev() {
+                if let [b] = vocab.bytes(id) {
+                    byte_ids[*b as usize] = id;
+                }
             }
-        }
+            Init::Bytes(byte_ids)
+        });
         let mut bpe = Bpe {
             vocab,
             merges,
-            byte_ids,
+            init,
             reachable: Vec::new(),
             pretok,
             ignore_merges,
@@ -143,14 +221,7 @@ impl Bpe {
 
     /// Applies the lowest-rank merge (leftmost on ties) until none applies.
     fn merge_ids(&self, piece: &[u8]) -> Result<Vec<u32>> {
-        let mut ids = Vec::with_capacity(piece.len());
-        for (pos, &b) in piece.iter().enumerate() {
-            let id = self.byte_ids[b as usize];
-            ensure(id != NONE, "text", || {
-                format!("byte {b:#04x} at offset {pos} is not a token")
-            })?;
-            ids.push(id);
-        }
+        let mut ids = self.initial(piece)?;
         loop {
             let mut best: Option<(u32, usize, u32)> = None;
             for i in 0..ids.len().saturating_sub(1) {
@@ -168,6 +239,47 @@ impl Bpe {
                 None => return Ok(ids),
             }
         }
+    }
+
+    /// The symbols the merges start from.
+    fn initial(&self, piece: &[u8]) -> Result<Vec<u32>> {
+        let mut ids = Vec::with_capacity(piece.len());
+        let byte = |table: &[u32; 256], pos: usize| {
+            let (b, id) = (piece[pos], table[piece[pos] as usize]);
+            ensure(id != NONE, "text", || {
+                format!("byte {b:#04x} at offset {pos} is not a token")
+            })
+            .map(|_| id)
+        };
+        match &self.init {
+            Init::Bytes(table) => {
+                for pos in 0..piece.len() {
+                    ids.push(byte(table, pos)?);
+                }
+            }
+            Init::Chars { chars, fallback } => {
+                let mut pos = 0;
+                for chunk in piece.utf8_chunks() {
+                    for c in chunk.valid().chars() {
+                        let end = pos + c.len_utf8();
+                        match chars.get(&piece[pos..end]) {
+                            Some(&id) => ids.push(id),
+                            None => {
+                                for p in pos..end {
+                                    ids.push(byte(fallback, p)?);
+                                }
+                            }
+                        }
+                        pos = end;
+                    }
+                    for _ in chunk.invalid() {
+                        ids.push(byte(fallback, pos)?);
+                        pos += 1;
+                    }
+                }
+            }
+        }
+        Ok(ids)
     }
 
     /// The pre-tokenizer in front of the merges.
@@ -198,12 +310,9 @@ impl Bpe {
         }
         let mut joined = self.vocab.bytes(l).to_vec();
         joined.extend_from_slice(self.vocab.bytes(r));
+        // The regex presets decide the boundary in `extends`, from the context's last bytes.
         let ok = self.merge_ids(&joined).ok().as_deref() == Some(&[l, r][..])
-            || match self.pretok {
-                PreTokenizer::None => false,
-                PreTokenizer::Gpt2 => self.boundary_possible(l, r),
-                pre => pre.boundary_possible(self.vocab.bytes(l), self.vocab.bytes(r)),
-            };
+            || (self.pretok == PreTokenizer::Gpt2 && self.boundary_possible(l, r));
         let mut pairs = self.pairs.lock().unwrap();
         if pairs.len() >= MAX_CACHED_PAIRS {
             pairs.clear(); // bounded memory: masking visits every token per new last token
@@ -224,6 +333,18 @@ impl Bpe {
             gpt2_piece_starts(&text).contains(&cut)
         })
     }
+}
+
+/// Map from token bytes to the smallest id with those bytes, byte-fallback ids left out.
+fn char_merge_index(vocab: &Vocab, fallback: &[u32; 256]) -> HashMap<Vec<u8>, u32> {
+    let mut index = HashMap::with_capacity(vocab.len());
+    for &id in vocab.sorted() {
+        let bytes = vocab.bytes(id);
+        if !(bytes.len() == 1 && fallback[bytes[0] as usize] == id) {
+            index.entry(bytes.to_vec()).or_insert(id);
+        }
+    }
+    index
 }
 
 /// Map from token bytes to the smallest id with those bytes.
@@ -252,7 +373,21 @@ impl Tokenizer for Bpe {
         let Some(&last) = context.last() else {
             return true;
         };
-        self.pair_allowed(last, next)
+        if self.pair_allowed(last, next) {
+            return true;
+        }
+        match self.pretok {
+            PreTokenizer::None | PreTokenizer::Gpt2 => false,
+            pre => {
+                // The last few tokens' bytes (all of the context when it is that short).
+                let from = context.len().saturating_sub(CONTEXT_TOKENS);
+                let left: Vec<u8> = context[from..]
+                    .iter()
+                    .flat_map(|&t| self.vocab.bytes(t).iter().copied())
+                    .collect();
+                pre.boundary_possible(&left, self.vocab.bytes(next), from == 0)
+            }
+        }
     }
 
     /// Pure BPE has no bounded look-ahead: start from the empty context. Behind the GPT-2
@@ -332,6 +467,36 @@ mod tests {
             }
             seqs = next;
         }
+    }
+
+    #[test]
+    fn sentencepiece_merges_characters_and_falls_back_to_bytes() {
+        let words: [&[u8]; 7] = [b"a", b"\xc3", b"\xa9", b"a", b" ", b" a", "é".as_bytes()];
+        let tokens: Vec<Vec<u8>> = words.iter().map(|w| w.to_vec()).collect();
+        let vocab = Vocab::new(tokens, vec![false; 7]).unwrap();
+        let fallback = [(b'a', 0), (0xC3, 1), (0xA9, 2)];
+        let t = Bpe::sentencepiece(vocab.clone(), &[(4, 3)], &fallback).unwrap();
+        // "a" is a character token (3), not its fallback duplicate (0); " a" merges.
+        assert_eq!(t.encode(b" a a").unwrap(), vec![5, 5]);
+        assert_eq!(t.encode(" aé".as_bytes()).unwrap(), vec![5, 6]);
+        assert_eq!(t.encode(b"\xc3").unwrap(), vec![1]);
+        assert!(
+            !t.extends(&[1], 2),
+            "the pair <C3><A9> spells a character token"
+        );
+        assert!(
+            !t.extends(&[], 0),
+            "a fallback duplicate of a character token"
+        );
+        let without = Vocab::new(
+            words[..6].iter().map(|w| w.to_vec()).collect(),
+            vec![false; 6],
+        )
+        .unwrap();
+        let t = Bpe::sentencepiece(without, &[(4, 3)], &fallback).unwrap();
+        assert_eq!(t.encode(" aé".as_bytes()).unwrap(), vec![5, 1, 2]);
+        assert!(t.extends(&[5, 1], 2));
+        assert!(t.encode("中".as_bytes()).is_err());
     }
 
     #[test]

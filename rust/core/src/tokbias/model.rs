@@ -68,6 +68,8 @@ pub struct Options {
     pub beam: usize,
     /// Drop cover groups whose share of the mass is below this (0 = keep all).
     pub threshold: f64,
+    /// Refuse a row whose probabilities sum further than this from 1 (infinity = no check).
+    pub row_tolerance: f64,
 }
 
 impl Default for Options {
@@ -77,6 +79,7 @@ impl Default for Options {
             mask_invalid: false,
             beam: 0,
             threshold: 0.0,
+            row_tolerance: f64::INFINITY,
         }
     }
 }
@@ -108,15 +111,30 @@ impl Dist {
         let vocab = tok.vocab();
         check_len(vocab, probs, call)?;
         let mut owned = probs.to_vec();
-        let invalid = if opts.mask_invalid {
+        let (invalid, raw_total) = if opts.mask_invalid {
             mask(tok, opts, context, &mut owned)
         } else {
-            0.0
+            (0.0, f64::NAN)
         };
-        let (first, bad) = first_byte_sums(vocab.first_bytes(), &owned);
+        let (first, rest, bad) = first_byte_sums(vocab.first_bytes(), &owned);
         let eos = opts.eos.map_or(0.0, |e| owned[e as usize]);
         if bad || !(0.0..=1.0 + 1e-9).contains(&eos) {
             return Err(bad_value(probs, call));
+        }
+        let total = if opts.mask_invalid {
+            raw_total
+        } else {
+            first.iter().sum::<f64>() + rest
+        };
+        if (total - 1.0).abs() > opts.row_tolerance {
+            return Err(KleeneError::invalid(
+                "model",
+                format!(
+                    "call {call} returned probabilities summing to {total}; they must sum to 1 \
+                     within {:e}",
+                    opts.row_tolerance
+                ),
+            ));
         }
         Ok(Dist {
             probs: owned,
@@ -215,8 +233,9 @@ impl Dist {
 }
 
 /// Sums by first byte in one sequential pass (four interleaved accumulators, so runs of ids
-/// with the same first byte do not serialise), flagging values outside [0, 1].
-fn first_byte_sums(first: &[u16], probs: &[f64]) -> ([f64; 256], bool) {
+/// with the same first byte do not serialise), the mass of the special ids, and a flag for
+/// values outside [0, 1].
+fn first_byte_sums(first: &[u16], probs: &[f64]) -> ([f64; 256], f64, bool) {
     let mut lanes = [[0.0f64; 257]; 4];
     let mut bad = false;
     let mut chunks = probs.chunks_exact(4).zip(first.chunks_exact(4));
@@ -235,7 +254,8 @@ fn first_byte_sums(first: &[u16], probs: &[f64]) -> ([f64; 256], bool) {
     for (b, slot) in out.iter_mut().enumerate() {
         *slot = lanes[0][b] + lanes[1][b] + lanes[2][b] + lanes[3][b];
     }
-    (out, bad)
+    let special = lanes.iter().map(|lane| lane[256]).sum();
+    (out, special, bad)
 }
 
 fn check_len(vocab: &Vocab, probs: &[f64], call: usize) -> Result<()> {
@@ -265,8 +285,8 @@ fn bad_value(probs: &[f64], call: usize) -> KleeneError {
 }
 
 /// Zeroes the next tokens that make `context` invalid and renormalises; returns the share of
-/// the mass that was invalid.
-fn mask(tok: &dyn Tokenizer, opts: &Options, context: &[u32], probs: &mut [f64]) -> f64 {
+/// the mass that was invalid and the raw row's sum.
+fn mask(tok: &dyn Tokenizer, opts: &Options, context: &[u32], probs: &mut [f64]) -> (f64, f64) {
     let vocab = tok.vocab();
     let (mut invalid, mut kept) = (0.0, 0.0);
     for id in 0..probs.len() as u32 {
@@ -281,9 +301,10 @@ fn mask(tok: &dyn Tokenizer, opts: &Options, context: &[u32], probs: &mut [f64])
     if kept > 0.0 {
         probs.iter_mut().for_each(|p| *p /= kept);
     }
-    if invalid + kept > 0.0 {
+    let share = if invalid + kept > 0.0 {
         invalid / (invalid + kept)
     } else {
         0.0
-    }
+    };
+    (share, invalid + kept)
 }

@@ -175,10 +175,11 @@ impl PreTokenizer {
         }
     }
 
-    /// Whether some text puts a piece boundary between the bytes `left` and `right` (which
-    /// end and start tokens). Over-approximates: only boundaries between two ASCII characters
-    /// that no pattern alternative can separate are ruled out.
-    pub fn boundary_possible(self, left: &[u8], right: &[u8]) -> bool {
+    /// Whether some text continuing `left` puts a piece boundary between `left` and `right`
+    /// (`whole`: `left` is all the text before, else its tail). Over-approximates: only
+    /// boundaries between two ASCII characters that no pattern alternative can separate are
+    /// ruled out.
+    pub fn boundary_possible(self, left: &[u8], right: &[u8], whole: bool) -> bool {
         let (Some(&a), Some(&b)) = (left.last(), right.first()) else {
             return true;
         };
@@ -187,11 +188,15 @@ impl PreTokenizer {
         }
         match (ascii_class(a), ascii_class(b)) {
             (Class::Other, Class::Other) => false,
+            // `[^\r\n\p{L}\p{N}]?\p{L}+` takes one whitespace character other than a line
+            // break into the letters after it, and ` ?[^\s\p{L}\p{N}]+` a space into the
+            // punctuation after it; a whitespace piece never ends right before either.
+            (Class::Space, Class::Letter) => a == b'\r' || a == b'\n',
+            (Class::Space, Class::Other) => a != b' ',
             (Class::Letter, Class::Letter) => {
-                let contraction_end = b"sdmtleSDMTLE".contains(&a);
                 let case_change =
                     self == PreTokenizer::O200k && a.is_ascii_lowercase() && b.is_ascii_uppercase();
-                contraction_end || case_change
+                ends_contraction(left, whole) || case_change
             }
             _ => true,
         }
@@ -244,6 +249,24 @@ impl PreTokenizer {
                 Ok((anchor, starts))
             }
         }
+    }
+}
+
+/// Whether `left` can end a contraction (`'s 't 'd 'm 'll 've 're`, any case), the only
+/// pieces that end between two letters in the cl100k family: its trailing letters are the
+/// whole contraction word after an apostrophe, or (the apostrophe in an earlier token) a
+/// suffix of one (unless `left` is the whole text before).
+fn ends_contraction(left: &[u8], whole: bool) -> bool {
+    const WORDS: [&[u8]; 7] = [b"s", b"t", b"d", b"m", b"ll", b"ve", b"re"];
+    let start = left
+        .iter()
+        .rposition(|c| !c.is_ascii_alphabetic())
+        .map_or(0, |i| i + 1);
+    let tail = left[start..].to_ascii_lowercase();
+    if start == 0 {
+        !whole && WORDS.iter().any(|w| w.ends_with(&tail))
+    } else {
+        left[start - 1] == b'\'' && WORDS.contains(&&tail[..])
     }
 }
 
@@ -473,6 +496,26 @@ mod tests {
             out.push(&s[a..b]);
         }
         out
+    }
+
+    #[test]
+    fn letter_joins_split_only_after_contractions_or_o200k_case_changes() {
+        let cl = PreTokenizer::Cl100k;
+        let possible = |l: &[u8], r: &[u8]| cl.boundary_possible(l, r, false);
+        assert!(!possible(b"Th", b"e"));
+        assert!(possible(b"T", b"he")); // "'T" is a contraction
+        assert!(!cl.boundary_possible(b"T", b"he", true)); // ... unless nothing is before
+        assert!(possible(b"don't", b"x"));
+        assert!(possible(b"'LL", b"x"));
+        assert!(possible(b"l", b"x")); // "'l" + "l" + "x"
+        assert!(!possible(b"al", b"x"));
+        assert!(!possible(b"!", b"?"));
+        assert!(possible(b"a", b" "));
+        assert!(!possible(b"a", b"B"));
+        assert!(!possible(b" ", b"a") && !possible(b"\t", b"a") && possible(b"\n", b"a"));
+        assert!(!possible(b" ", b"!") && possible(b"\t", b"!"));
+        assert!(PreTokenizer::O200k.boundary_possible(b"a", b"B", false));
+        assert!(!PreTokenizer::O200k.boundary_possible(b"A", b"b", false));
     }
 
     #[test]
