@@ -302,7 +302,7 @@ fn options(
     if let Some(e) = eos {
         tok.inner.vocab().check_id(e, "eos").map_err(to_py_err)?;
     }
-    if let Some(t) = row_tolerance.filter(|t| !(*t >= 0.0)) {
+    if let Some(t) = row_tolerance.filter(|t| t.is_nan() || *t < 0.0) {
         return Err(PyValueError::new_err(format!(
             "invalid `row_tolerance`: {t}; must be >= 0 (None = no check)"
         )));
