@@ -309,6 +309,9 @@ class TokenizerModel:
           regex of cl100k, o200k, Llama 3 or Qwen2 (an unknown regex is refused);
           ``ignore_merges`` is honoured;
         - BPE over characters without a pre-tokenizer (single-byte characters);
+        - SentencePiece-style BPE with ``byte_fallback`` (Llama 2, Mistral, Gemma): normalizer
+          ``Prepend("▁")`` + ``Replace(" ", "▁")`` (or ``Replace`` alone), or
+          ``Metaspace(prepend_scheme="never", split=False)``; see :meth:`sentencepiece`;
         - WordPiece with an empty continuation prefix: maximum-prefix encoding;
         - WordPiece with a prefix such as ``##`` (BERT): words are read with a leading space
           (``" un" "##aff"`` = ``b" unaff"``) and validity is checked by re-encoding with the
@@ -319,6 +322,10 @@ class TokenizerModel:
         byte-level distribution is then over normalised text, and prompts that the normalizer
         would change are refused (:meth:`check_prompt`). Others are refused; see
         docs/tokbias.md.
+
+        Raises:
+            TypeError: ``tokenizer`` is not a ``tokenizers.Tokenizer``.
+            ValueError: an unsupported model, pre-tokenizer, regex or normalizer (named).
         """
         if not callable(getattr(tokenizer, "to_str", None)):
             raise TypeError(

@@ -110,13 +110,17 @@ impl Dist {
     ) -> Result<Self> {
         let vocab = tok.vocab();
         check_len(vocab, probs, call)?;
-        let mut owned = probs.to_vec();
-        let (invalid, raw_total) = if opts.mask_invalid {
-            mask(tok, opts, context, &mut owned)
+        let mut owned = Vec::with_capacity(probs.len());
+        let (invalid, raw_total, (first, rest, bad)) = if opts.mask_invalid {
+            owned.extend_from_slice(probs);
+            let (invalid, raw_total) = mask(tok, opts, context, &mut owned);
+            let sums = first_byte_sums(vocab.first_bytes(), &owned, None);
+            (invalid, raw_total, sums)
         } else {
-            (0.0, f64::NAN)
+            // One pass copies the row and sums it (the row is read once).
+            let sums = first_byte_sums(vocab.first_bytes(), probs, Some(&mut owned));
+            (0.0, f64::NAN, sums)
         };
-        let (first, rest, bad) = first_byte_sums(vocab.first_bytes(), &owned);
         let eos = opts.eos.map_or(0.0, |e| owned[e as usize]);
         if bad || !(0.0..=1.0 + 1e-9).contains(&eos) {
             return Err(bad_value(probs, call));
@@ -235,21 +239,33 @@ impl Dist {
 /// Sums by first byte in one sequential pass (four interleaved accumulators, so runs of ids
 /// with the same first byte do not serialise), the mass of the special ids, and a flag for
 /// values outside [0, 1].
-fn first_byte_sums(first: &[u16], probs: &[f64]) -> ([f64; 256], f64, bool) {
+fn first_byte_sums(
+    first: &[u16],
+    probs: &[f64],
+    mut copy: Option<&mut Vec<f64>>,
+) -> ([f64; 256], f64, bool) {
     let mut lanes = [[0.0f64; 257]; 4];
-    let mut bad = false;
+    let mut ok = true;
     let mut chunks = probs.chunks_exact(4).zip(first.chunks_exact(4));
     for (p, f) in &mut chunks {
+        if let Some(out) = copy.as_deref_mut() {
+            out.extend_from_slice(p);
+        }
         for k in 0..4 {
-            bad |= !(0.0..=1.0 + 1e-9).contains(&p[k]);
+            // Branch-free (NaN fails both comparisons).
+            ok &= (p[k] >= 0.0) & (p[k] <= 1.0 + 1e-9);
             lanes[k][f[k] as usize] += p[k];
         }
     }
     let tail = probs.len() / 4 * 4;
+    if let Some(out) = copy {
+        out.extend_from_slice(&probs[tail..]);
+    }
     for (p, &f) in probs[tail..].iter().zip(&first[tail..]) {
-        bad |= !(0.0..=1.0 + 1e-9).contains(p);
+        ok &= (*p >= 0.0) & (*p <= 1.0 + 1e-9);
         lanes[0][f as usize] += p;
     }
+    let bad = !ok;
     let mut out = [0.0; 256];
     for (b, slot) in out.iter_mut().enumerate() {
         *slot = lanes[0][b] + lanes[1][b] + lanes[2][b] + lanes[3][b];
