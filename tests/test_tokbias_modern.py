@@ -219,6 +219,30 @@ def test_correction_is_exact_on_real_vocabularies(family, request):
     check_exact(tok, encode, strings, prompts_of(strings, 40, 0) + [b"", b"a", b"1 "], eos)
 
 
+RUNS_CHARS = {
+    "cl100k": [" ", "\n", "a", "1", "'", "T"],
+    "o200k": [" ", "\t", "a", "B", "'", "s"],
+    "llama3": ["\t", "\n", "\r", " ", "1", "a"],
+    "qwen3": [" ", "\n", "1", "'", "L", "."],
+}
+
+
+@pytest.mark.parametrize("family", sorted(RUNS_CHARS))
+def test_anchors_in_whitespace_digit_and_contraction_runs_are_exact(family, request):
+    """Five-character strings whose pre-token boundaries depend on what follows (whitespace
+    runs, digit groups, contractions, case changes): the anchor moves past the start, and
+    the correction stays exact."""
+    tok, enc = request.getfixturevalue(family)
+    strings = char_strings(RUNS_CHARS[family], 5, seed=11)
+
+    def encode(s: bytes) -> list[int]:
+        return enc.encode_ordinary(s.decode())
+
+    prompts = [p for p in prompts_of(strings, 400, 5) if len(p) >= 3][:80]
+    assert sum(tok.anchor(p)[0] > 0 for p in prompts) > len(prompts) // 2
+    check_exact(tok, encode, strings, prompts, enc.eot_token)
+
+
 # ---------------------------------------------------- Hugging Face pipelines, trained small
 
 
