@@ -48,8 +48,8 @@ EOS = 256
 #: How far a model row's probabilities may sum from 1 (see ``ByteLM(renormalize=...)``).
 ROW_SUM_TOLERANCE = 1e-6
 
-#: Pre-tokenizer presets (aliases: r50k/p50k -> gpt2, cl100k_base, o200k_base, qwen2.5 and
-#: qwen3 -> qwen2) and their regexes (GPT-2's is written out by hand in the core).
+#: Pre-tokenizer presets and their regexes (GPT-2's, also r50k/p50k's, is written out by hand
+#: in the core; "qwen2" covers Qwen2, Qwen2.5 and Qwen3).
 PRETOKENIZERS: dict[str, str] = {
     "gpt2": r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""",
     "cl100k": r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s""",  # noqa: E501
