@@ -16,9 +16,13 @@ PROBES = ["", "a", "1", " ", "\n", "!", "'", "s", "d", "m", "t", "l", "v", "r", 
 class PyBpe:
     """Rank-based BPE (token id = rank) with the pairwise validity test."""
 
-    def __init__(self, tokens: list[bytes]):
+    def __init__(self, tokens: list[bytes], ignore_merges: bool = False):
         self.tokens = tokens
-        self.rank = {t: i for i, t in enumerate(tokens) if t}
+        self.rank: dict[bytes, int] = {}
+        for i, t in enumerate(tokens):
+            if t:
+                self.rank.setdefault(t, i)
+        self.ignore_merges = ignore_merges
         self.pairs: dict[tuple[int, int], bool] = {}
 
     def merge(self, piece: bytes) -> list[int]:
@@ -45,7 +49,8 @@ class PyBpe:
         return False
 
     def extends(self, context: tuple[int, ...], token: int) -> bool:
-        if self.merge(self.tokens[token]) != [token]:
+        whole = self.ignore_merges and self.rank.get(self.tokens[token]) == token
+        if not whole and self.merge(self.tokens[token]) != [token]:
             return False
         if not context:
             return True
@@ -56,6 +61,66 @@ class PyBpe:
                 left, right
             )
         return self.pairs[key]
+
+
+class PyBpeO200k(PyBpe):
+    """o200k: tiktoken's whole-piece rule, and a piece boundary before the next token ruled
+    out only where two ASCII characters can never be split: two punctuation marks, a
+    non-newline whitespace before a letter (a space before punctuation), or two letters
+    unless the context ends a contraction or the case changes from lower to upper."""
+
+    def __init__(self, tokens: list[bytes]):
+        super().__init__(tokens, ignore_merges=True)
+
+    def extends(self, context: tuple[int, ...], token: int) -> bool:
+        right = self.tokens[token]
+        if self.rank.get(right) != token and self.merge(right) != [token]:
+            return False
+        if not context:
+            return True
+        key = (context[-1], token)
+        if key not in self.pairs:
+            self.pairs[key] = self.merge(self.tokens[key[0]] + right) == list(key)
+        if self.pairs[key]:
+            return True
+        left = b"".join(self.tokens[t] for t in context[-CONTEXT_TOKENS:])
+        return _boundary(left, right, whole=len(context) <= CONTEXT_TOKENS)
+
+
+CONTEXT_TOKENS = 3
+CONTRACTIONS = (b"s", b"t", b"d", b"m", b"ll", b"ve", b"re")
+
+
+def _boundary(left: bytes, right: bytes, whole: bool) -> bool:
+    a, b = left[-1:], right[:1]
+    if a[0] >= 128 or b[0] >= 128:
+        return True
+    ca, cb = _ascii_class(a), _ascii_class(b)
+    if ca == cb == "other":
+        return False
+    if ca == "space" and cb == "letter":
+        return a in b"\r\n"
+    if ca == "space" and cb == "other":
+        return a != b" "
+    if ca == cb == "letter":
+        start = len(left)
+        while start > 0 and left[start - 1 : start].isalpha():
+            start -= 1
+        tail = left[start:].lower()
+        if start == 0:
+            contraction = not whole and any(w.endswith(tail) for w in CONTRACTIONS)
+        else:
+            contraction = left[start - 1 : start] == b"'" and tail in CONTRACTIONS
+        return contraction or (a.islower() and b.isupper())
+    return True
+
+
+def _ascii_class(c: bytes) -> str:
+    if c.isalpha():
+        return "letter"
+    if c.isdigit():
+        return "number"
+    return "space" if c in b" \t\n\x0b\x0c\r" else "other"
 
 
 class PyCoverState:
@@ -76,7 +141,7 @@ class PyCoverState:
             for t, p in enumerate(row.tolist()):
                 if t == self.eos:
                     self.end_mass += w * p
-                elif p > 0.0:
+                elif p > 0.0 and self.bpe.tokens[t]:  # special ids spell no bytes
                     self.covers.append((ctx, self.n, t, w * p))
 
     def probs(self) -> list[float]:

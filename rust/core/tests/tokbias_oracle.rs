@@ -201,7 +201,7 @@ fn random_bpe(alphabet: &[u8], merges: usize, rng: &mut Lcg) -> (Bpe, u32) {
     }
     let (vocab, eos) = vocab_with_eos(words);
     (
-        Bpe::from_merges(vocab, &pairs, PreTokenizer::None).unwrap(),
+        Bpe::from_merges(vocab, &pairs, PreTokenizer::None, false).unwrap(),
         eos,
     )
 }

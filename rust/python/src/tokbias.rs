@@ -1,7 +1,7 @@
 //! Bindings for `kleene_core::tokbias`. The model is a Python callable, so these calls keep
 //! the GIL (the model runs in Python anyway); panics are still caught.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use kleene_core::tokbias::bpe::{Bpe, PreTokenizer};
 use kleene_core::tokbias::cover::{CoverState, SYMBOLS};
@@ -32,6 +32,19 @@ pub fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
 pub struct PyTokenizer {
     inner: Arc<dyn Tokenizer>,
     kind: &'static str,
+    /// The first exception a Python encoder raised (re-encoding tokenizers), raised again
+    /// by the call that needed the encoder.
+    encoder_err: Option<ErrSlot>,
+}
+
+type ErrSlot = Arc<Mutex<Option<PyErr>>>;
+
+/// Raises the stored encoder exception, if any.
+fn raise_encoder_error(slot: &Option<ErrSlot>) -> PyResult<()> {
+    match slot.as_ref().and_then(|s| s.lock().ok()?.take()) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 fn vocab(tokens: Vec<Vec<u8>>, special: Option<Vec<bool>>) -> PyResult<Vocab> {
@@ -40,13 +53,9 @@ fn vocab(tokens: Vec<Vec<u8>>, special: Option<Vec<bool>>) -> PyResult<Vocab> {
 }
 
 fn pretokenizer(name: Option<&str>) -> PyResult<PreTokenizer> {
-    match name {
-        None => Ok(PreTokenizer::None),
-        Some("gpt2") => Ok(PreTokenizer::Gpt2),
-        Some(other) => Err(PyValueError::new_err(format!(
-            "invalid `pretokenizer`: {other:?}; allowed: None, 'gpt2'"
-        ))),
-    }
+    name.map_or(Ok(PreTokenizer::None), |n| {
+        PreTokenizer::from_name(n).map_err(to_py_err)
+    })
 }
 
 #[pymethods]
@@ -58,41 +67,65 @@ impl PyTokenizer {
         Ok(PyTokenizer {
             inner: Arc::new(Mpe::new(vocab(tokens, special)?)),
             kind: "mpe",
+            encoder_err: None,
         })
     }
 
     /// BPE from an ordered merge list of (left id, right id).
     #[staticmethod]
-    #[pyo3(signature = (tokens, merges, pretokenizer=None, special=None))]
+    #[pyo3(signature = (tokens, merges, pretokenizer=None, special=None, ignore_merges=false))]
     fn bpe_merges(
         tokens: Vec<Vec<u8>>,
         merges: Vec<(u32, u32)>,
         pretokenizer: Option<&str>,
         special: Option<Vec<bool>>,
+        ignore_merges: bool,
     ) -> PyResult<Self> {
         let pre = self::pretokenizer(pretokenizer)?;
         let vocab = vocab(tokens, special)?;
-        let bpe = guard(|| Bpe::from_merges(vocab, &merges, pre))?;
+        let bpe = guard(|| Bpe::from_merges(vocab, &merges, pre, ignore_merges))?;
         Ok(PyTokenizer {
             inner: Arc::new(bpe),
             kind: "bpe",
+            encoder_err: None,
         })
     }
 
     /// BPE from ranks (tiktoken): token id = rank.
     #[staticmethod]
-    #[pyo3(signature = (tokens, pretokenizer=None, special=None))]
+    #[pyo3(signature = (tokens, pretokenizer=None, special=None, ignore_merges=false))]
     fn bpe_ranks(
         tokens: Vec<Vec<u8>>,
         pretokenizer: Option<&str>,
         special: Option<Vec<bool>>,
+        ignore_merges: bool,
     ) -> PyResult<Self> {
         let pre = self::pretokenizer(pretokenizer)?;
         let vocab = vocab(tokens, special)?;
-        let bpe = guard(|| Bpe::from_ranks(vocab, pre))?;
+        let bpe = guard(|| Bpe::from_ranks(vocab, pre, ignore_merges))?;
         Ok(PyTokenizer {
             inner: Arc::new(bpe),
             kind: "bpe",
+            encoder_err: None,
+        })
+    }
+
+    /// SentencePiece-style BPE with byte fallback: merges over characters, `(byte, id)` pairs
+    /// of the `<0xNN>` tokens.
+    #[staticmethod]
+    #[pyo3(signature = (tokens, merges, byte_fallback, special=None))]
+    fn bpe_sentencepiece(
+        tokens: Vec<Vec<u8>>,
+        merges: Vec<(u32, u32)>,
+        byte_fallback: Vec<(u8, u32)>,
+        special: Option<Vec<bool>>,
+    ) -> PyResult<Self> {
+        let bpe = Bpe::sentencepiece(vocab(tokens, special)?, &merges, &byte_fallback)
+            .map_err(to_py_err)?;
+        Ok(PyTokenizer {
+            inner: Arc::new(bpe),
+            kind: "bpe",
+            encoder_err: None,
         })
     }
 
@@ -104,17 +137,26 @@ impl PyTokenizer {
         encoder: Py<PyAny>,
         special: Option<Vec<bool>>,
     ) -> PyResult<Self> {
+        let slot: ErrSlot = Arc::new(Mutex::new(None));
+        let keep = slot.clone();
         let encode = move |text: &[u8]| -> kleene_core::Result<Vec<u32>> {
             Python::attach(|py| {
                 encoder
                     .call1(py, (PyBytes::new(py, text),))
                     .and_then(|ids| ids.extract::<Vec<u32>>(py))
-                    .map_err(|e| KleeneError::invalid("encoder", e.to_string()))
+                    .map_err(|e| {
+                        let msg = e.to_string();
+                        if let Ok(mut first) = keep.lock() {
+                            first.get_or_insert(e);
+                        }
+                        KleeneError::invalid("encoder", msg)
+                    })
             })
         };
         Ok(PyTokenizer {
             inner: Arc::new(Reencode::new(vocab(tokens, special)?, encode)),
             kind: "reencode",
+            encoder_err: Some(slot),
         })
     }
 
@@ -140,7 +182,9 @@ impl PyTokenizer {
     }
 
     fn encode(&self, text: &[u8]) -> PyResult<Vec<u32>> {
-        guard(|| self.inner.encode(text))
+        let out = guard(|| self.inner.encode(text));
+        raise_encoder_error(&self.encoder_err)?;
+        out
     }
 
     fn decode<'py>(&self, py: Python<'py>, ids: Vec<u32>) -> PyResult<Bound<'py, PyBytes>> {
@@ -154,7 +198,9 @@ impl PyTokenizer {
         for &id in context.iter().chain([next].iter()) {
             vocab.check_id(id, "context").map_err(to_py_err)?;
         }
-        guard(|| Ok(self.inner.extends(&context, next)))
+        let out = guard(|| Ok(self.inner.extends(&context, next)));
+        raise_encoder_error(&self.encoder_err)?;
+        out
     }
 
     /// `(offset, encode(text[:offset]))`: the boundary no continuation of `text` can move.
@@ -240,15 +286,22 @@ fn options(
     mask_invalid: bool,
     beam: usize,
     threshold: f64,
+    row_tolerance: Option<f64>,
 ) -> PyResult<Options> {
     if let Some(e) = eos {
         tok.inner.vocab().check_id(e, "eos").map_err(to_py_err)?;
+    }
+    if let Some(t) = row_tolerance.filter(|t| t.is_nan() || *t < 0.0) {
+        return Err(PyValueError::new_err(format!(
+            "invalid `row_tolerance`: {t}; must be >= 0 (None = no check)"
+        )));
     }
     Ok(Options {
         eos,
         mask_invalid,
         beam,
         threshold,
+        row_tolerance: row_tolerance.unwrap_or(f64::INFINITY),
     })
 }
 
@@ -256,12 +309,13 @@ fn options(
 #[pyclass(name = "TokbiasCoverState", module = "kleene._core")]
 pub struct PyCoverState {
     inner: CoverState,
+    encoder_err: Option<ErrSlot>,
 }
 
 #[pymethods]
 impl PyCoverState {
     #[new]
-    #[pyo3(signature = (tokenizer, model, prompt, *, eos=None, mask_invalid=false, beam=0, threshold=0.0))]
+    #[pyo3(signature = (tokenizer, model, prompt, *, eos=None, mask_invalid=false, beam=0, threshold=0.0, row_tolerance=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         tokenizer: &PyTokenizer,
@@ -271,11 +325,16 @@ impl PyCoverState {
         mask_invalid: bool,
         beam: usize,
         threshold: f64,
+        row_tolerance: Option<f64>,
     ) -> PyResult<Self> {
-        let opts = options(tokenizer, eos, mask_invalid, beam, threshold)?;
+        let opts = options(tokenizer, eos, mask_invalid, beam, threshold, row_tolerance)?;
         let tok = tokenizer.inner.clone();
-        let inner = with_model(model, |m| CoverState::new(tok, opts, m, prompt))?;
-        Ok(PyCoverState { inner })
+        let inner = with_model(model, |m| CoverState::new(tok, opts, m, prompt));
+        raise_encoder_error(&tokenizer.encoder_err)?;
+        Ok(PyCoverState {
+            inner: inner?,
+            encoder_err: tokenizer.encoder_err.clone(),
+        })
     }
 
     /// Next-symbol probabilities [257] (float64): bytes 0..255, then end-of-string.
@@ -287,7 +346,9 @@ impl PyCoverState {
     /// Appends one byte (calls the model for the new contexts).
     fn advance(&mut self, model: &Bound<'_, PyAny>, byte: u8) -> PyResult<()> {
         let inner = &mut self.inner;
-        with_model(model, |m| inner.advance(m, byte))
+        let out = with_model(model, |m| inner.advance(m, byte));
+        raise_encoder_error(&self.encoder_err)?;
+        out
     }
 
     #[getter]
@@ -333,7 +394,7 @@ impl PyCoverState {
 
 /// Maximum Prefix Correction: (next-symbol probabilities [257], model calls).
 #[pyfunction]
-#[pyo3(signature = (tokenizer, model, prompt, *, eos=None, mask_invalid=false))]
+#[pyo3(signature = (tokenizer, model, prompt, *, eos=None, mask_invalid=false, row_tolerance=None))]
 fn tokbias_mpc<'py>(
     py: Python<'py>,
     tokenizer: &PyTokenizer,
@@ -341,6 +402,7 @@ fn tokbias_mpc<'py>(
     prompt: &[u8],
     eos: Option<u32>,
     mask_invalid: bool,
+    row_tolerance: Option<f64>,
 ) -> PyResult<(Bound<'py, PyAny>, usize)> {
     if tokenizer.kind != "mpe" {
         return Err(PyValueError::new_err(format!(
@@ -348,15 +410,17 @@ fn tokbias_mpc<'py>(
             tokenizer.kind
         )));
     }
-    let opts = options(tokenizer, eos, mask_invalid, 0, 0.0)?;
+    let opts = options(tokenizer, eos, mask_invalid, 0, 0.0, row_tolerance)?;
     let tok = tokenizer.inner.as_ref();
-    let (d, calls) = with_model(model, |m| mpc_distribution(tok, &opts, m, prompt))?;
+    let out = with_model(model, |m| mpc_distribution(tok, &opts, m, prompt));
+    raise_encoder_error(&tokenizer.encoder_err)?;
+    let (d, calls) = out?;
     Ok((to_numpy(py, d, &[SYMBOLS])?, calls))
 }
 
 /// Naive token prompting: next-symbol probabilities [257] read off encode(prompt).
 #[pyfunction]
-#[pyo3(signature = (tokenizer, model, prompt, *, eos=None, mask_invalid=false))]
+#[pyo3(signature = (tokenizer, model, prompt, *, eos=None, mask_invalid=false, row_tolerance=None))]
 fn tokbias_naive<'py>(
     py: Python<'py>,
     tokenizer: &PyTokenizer,
@@ -364,9 +428,12 @@ fn tokbias_naive<'py>(
     prompt: &[u8],
     eos: Option<u32>,
     mask_invalid: bool,
+    row_tolerance: Option<f64>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let opts = options(tokenizer, eos, mask_invalid, 0, 0.0)?;
+    let opts = options(tokenizer, eos, mask_invalid, 0, 0.0, row_tolerance)?;
     let tok = tokenizer.inner.as_ref();
-    let d = with_model(model, |m| naive_distribution(tok, &opts, m, prompt))?;
+    let out = with_model(model, |m| naive_distribution(tok, &opts, m, prompt));
+    raise_encoder_error(&tokenizer.encoder_err)?;
+    let d = out?;
     to_numpy(py, d, &[SYMBOLS])
 }

@@ -53,6 +53,9 @@ pub fn fetch_dists(
         .collect()
 }
 
+/// Ranges of at most this many tokens are summed directly rather than by prefix sums.
+const DIRECT_SUM_MAX: usize = 256;
+
 /// How the algorithms treat the model's outputs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Options {
@@ -65,6 +68,8 @@ pub struct Options {
     pub beam: usize,
     /// Drop cover groups whose share of the mass is below this (0 = keep all).
     pub threshold: f64,
+    /// Refuse a row whose probabilities sum further than this from 1 (infinity = no check).
+    pub row_tolerance: f64,
 }
 
 impl Default for Options {
@@ -74,6 +79,7 @@ impl Default for Options {
             mask_invalid: false,
             beam: 0,
             threshold: 0.0,
+            row_tolerance: f64::INFINITY,
         }
     }
 }
@@ -104,16 +110,35 @@ impl Dist {
     ) -> Result<Self> {
         let vocab = tok.vocab();
         check_len(vocab, probs, call)?;
-        let mut owned = probs.to_vec();
-        let invalid = if opts.mask_invalid {
-            mask(tok, opts, context, &mut owned)
+        let mut owned = Vec::with_capacity(probs.len());
+        let (invalid, raw_total, (first, rest, bad)) = if opts.mask_invalid {
+            owned.extend_from_slice(probs);
+            let (invalid, raw_total) = mask(tok, opts, context, &mut owned);
+            let sums = first_byte_sums(vocab.first_bytes(), &owned, None);
+            (invalid, raw_total, sums)
         } else {
-            0.0
+            // One pass copies the row and sums it (the row is read once).
+            let sums = first_byte_sums(vocab.first_bytes(), probs, Some(&mut owned));
+            (0.0, f64::NAN, sums)
         };
-        let (first, bad) = first_byte_sums(vocab.first_bytes(), &owned);
         let eos = opts.eos.map_or(0.0, |e| owned[e as usize]);
         if bad || !(0.0..=1.0 + 1e-9).contains(&eos) {
             return Err(bad_value(probs, call));
+        }
+        let total = if opts.mask_invalid {
+            raw_total
+        } else {
+            first.iter().sum::<f64>() + rest
+        };
+        if (total - 1.0).abs() > opts.row_tolerance {
+            return Err(KleeneError::invalid(
+                "model",
+                format!(
+                    "call {call} returned probabilities summing to {total}; they must sum to 1 \
+                     within {:e}",
+                    opts.row_tolerance
+                ),
+            ));
         }
         Ok(Dist {
             probs: owned,
@@ -137,6 +162,14 @@ impl Dist {
             return self.first.iter().sum();
         }
         let (lo, hi) = vocab.range(node);
+        if hi - lo <= DIRECT_SUM_MAX && node != top {
+            // A difference of two prefix sums loses ~1e-16 of the whole range's mass, which a
+            // rare text magnifies after conditioning; small ranges are summed directly.
+            return vocab.sorted()[lo..hi]
+                .iter()
+                .map(|&t| self.probs[t as usize])
+                .sum();
+        }
         if node == top {
             return self.first[vocab.bytes(vocab.sorted()[lo])[0] as usize];
         }
@@ -174,6 +207,14 @@ impl Dist {
     /// Mass of the tokens strictly longer than the node's string that start with it.
     #[inline]
     pub fn below_sum(&self, vocab: &Vocab, node: NodeId) -> f64 {
+        let (lo, hi) = vocab.range(node);
+        if hi - lo <= DIRECT_SUM_MAX && node != ROOT {
+            let skip = vocab.exact(node).len();
+            return vocab.sorted()[lo + skip..hi]
+                .iter()
+                .map(|&t| self.probs[t as usize])
+                .sum();
+        }
         let exact: f64 = vocab
             .exact(node)
             .iter()
@@ -196,27 +237,41 @@ impl Dist {
 }
 
 /// Sums by first byte in one sequential pass (four interleaved accumulators, so runs of ids
-/// with the same first byte do not serialise), flagging values outside [0, 1].
-fn first_byte_sums(first: &[u16], probs: &[f64]) -> ([f64; 256], bool) {
+/// with the same first byte do not serialise), the mass of the special ids, and a flag for
+/// values outside [0, 1].
+fn first_byte_sums(
+    first: &[u16],
+    probs: &[f64],
+    mut copy: Option<&mut Vec<f64>>,
+) -> ([f64; 256], f64, bool) {
     let mut lanes = [[0.0f64; 257]; 4];
-    let mut bad = false;
+    let mut ok = true;
     let mut chunks = probs.chunks_exact(4).zip(first.chunks_exact(4));
     for (p, f) in &mut chunks {
+        if let Some(out) = copy.as_deref_mut() {
+            out.extend_from_slice(p);
+        }
         for k in 0..4 {
-            bad |= !(0.0..=1.0 + 1e-9).contains(&p[k]);
+            // Branch-free (NaN fails both comparisons).
+            ok &= (p[k] >= 0.0) & (p[k] <= 1.0 + 1e-9);
             lanes[k][f[k] as usize] += p[k];
         }
     }
     let tail = probs.len() / 4 * 4;
+    if let Some(out) = copy {
+        out.extend_from_slice(&probs[tail..]);
+    }
     for (p, &f) in probs[tail..].iter().zip(&first[tail..]) {
-        bad |= !(0.0..=1.0 + 1e-9).contains(p);
+        ok &= (*p >= 0.0) & (*p <= 1.0 + 1e-9);
         lanes[0][f as usize] += p;
     }
+    let bad = !ok;
     let mut out = [0.0; 256];
     for (b, slot) in out.iter_mut().enumerate() {
         *slot = lanes[0][b] + lanes[1][b] + lanes[2][b] + lanes[3][b];
     }
-    (out, bad)
+    let special = lanes.iter().map(|lane| lane[256]).sum();
+    (out, special, bad)
 }
 
 fn check_len(vocab: &Vocab, probs: &[f64], call: usize) -> Result<()> {
@@ -246,8 +301,8 @@ fn bad_value(probs: &[f64], call: usize) -> KleeneError {
 }
 
 /// Zeroes the next tokens that make `context` invalid and renormalises; returns the share of
-/// the mass that was invalid.
-fn mask(tok: &dyn Tokenizer, opts: &Options, context: &[u32], probs: &mut [f64]) -> f64 {
+/// the mass that was invalid and the raw row's sum.
+fn mask(tok: &dyn Tokenizer, opts: &Options, context: &[u32], probs: &mut [f64]) -> (f64, f64) {
     let vocab = tok.vocab();
     let (mut invalid, mut kept) = (0.0, 0.0);
     for id in 0..probs.len() as u32 {
@@ -262,9 +317,10 @@ fn mask(tok: &dyn Tokenizer, opts: &Options, context: &[u32], probs: &mut [f64])
     if kept > 0.0 {
         probs.iter_mut().for_each(|p| *p /= kept);
     }
-    if invalid + kept > 0.0 {
+    let share = if invalid + kept > 0.0 {
         invalid / (invalid + kept)
     } else {
         0.0
-    }
+    };
+    (share, invalid + kept)
 }
