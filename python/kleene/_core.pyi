@@ -1,8 +1,45 @@
 """Type stubs of the Rust extension `kleene._core` (checked with mypy's stubtest)."""
 
+from collections.abc import Callable, Sequence
+from typing import final
+
 import numpy as np
 
 __version__: str
+__all__ = [
+    "__version__",
+    "default_threads",
+    "_panic_for_tests",
+    "markov_generate",
+    "markov_validate",
+    "Dfa",
+    "DfaPool",
+    "dfa_regbench_pools",
+    "dfa_regbench_batch",
+    "dfa_random",
+    "RecallSampler",
+    "recall_generate",
+    "recall_validate",
+    "recall_memorization_map",
+    "TokbiasTokenizer",
+    "TokbiasCoverState",
+    "tokbias_mpc",
+    "tokbias_naive",
+    "eca_run",
+    "eca_rule_info",
+    "eca_representatives",
+    "life_run",
+    "life_rule_notation",
+    "life_soup",
+    "cellular_measures",
+    "cellular_gif",
+    "eca_task_generate",
+    "life_task_generate",
+    "Grammar",
+    "cfg3_preset",
+    "ChomskySampler",
+    "DyckSampler",
+]
 
 def default_threads() -> int: ...
 def _panic_for_tests(detached: bool) -> None: ...
@@ -35,14 +72,16 @@ def markov_generate(
 
 # -- automata -----------------------------------------------------------------------------
 
+@final
 class Dfa:
     """A deterministic finite automaton over symbols 0..num_symbols (core of `kleene.DFA`)."""
 
-    def __init__(
-        self, num_symbols: int, table: list[int], accepting: list[bool], start: int = 0
-    ) -> None: ...
+    def __new__(
+        cls, num_symbols: int, table: list[int], accepting: list[bool], start: int = 0
+    ) -> Dfa: ...
     @staticmethod
-    def from_regex(pattern: str, alphabet: str, max_states: int = 65536) -> Dfa: ...
+    def from_regex(pattern: str, alphabet: str, max_states: int = ...) -> Dfa:
+        """``max_states`` defaults to the core's cap (2**16 states)."""
     @property
     def num_states(self) -> int: ...
     @property
@@ -98,6 +137,7 @@ class Dfa:
         self, tokens: np.ndarray, lengths: np.ndarray, threads: int | None = None
     ) -> np.ndarray: ...
 
+@final
 class DfaPool:
     """A list of automata (REGBENCH pools) that generates in-context episodes."""
 
@@ -155,6 +195,7 @@ def dfa_random(
 ) -> Dfa: ...
 
 # -- recall family (kleene.recall) ----------------------------------------------------------
+@final
 class RecallSampler:
     def __new__(cls, task: str, params: dict[str, object]) -> RecallSampler: ...
     @property
@@ -185,6 +226,7 @@ def recall_generate(
 ) -> dict[str, np.ndarray]: ...
 
 # -- bounded Dyck (kleene.automata.tasks.DyckBounded) ---------------------------------------
+@final
 class DyckSampler:
     def __new__(cls, *, k: int, m: int, min_length: int, max_length: int) -> DyckSampler: ...
     def generate(
@@ -199,6 +241,7 @@ class DyckSampler:
     ) -> dict[str, np.ndarray]: ...
 
 # -- Chomsky-hierarchy tasks (kleene.grammars.chomsky) ----------------------------------------
+@final
 class ChomskySampler:
     def __new__(
         cls,
@@ -223,8 +266,6 @@ class ChomskySampler:
     ) -> dict[str, np.ndarray]: ...
 
 # ---- tokbias
-from collections.abc import Callable, Sequence  # noqa: E402
-from typing import final  # noqa: E402
 
 @final
 class TokbiasTokenizer:
@@ -406,6 +447,7 @@ def life_task_generate(
 
 def cfg3_preset(name: str) -> dict[str, object]: ...
 
+@final
 class Grammar:
     """A context-free grammar with rule probabilities (see `kleene.Grammar`)."""
 
