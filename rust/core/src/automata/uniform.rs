@@ -13,9 +13,9 @@
 use rand::Rng;
 
 use super::count::CountTable;
-use super::dfa::{Dfa, NONE};
+use super::dfa::Dfa;
 use super::sample::{below, below_u128};
-use super::walk::LANES;
+use super::walk::{UniformArcs, LANES};
 use crate::error::Result;
 use crate::limits::check_elements;
 use crate::rng::ItemRng;
@@ -53,21 +53,12 @@ impl RankTable {
     /// caller then falls back to log-space sampling).
     pub fn new(dfa: &Dfa, max_len: usize, counts: &CountTable) -> Result<Option<Self>> {
         let n = dfa.num_states();
-        let degree: Vec<u32> = (0..n as u32)
-            .map(|q| dfa.row(q).iter().filter(|&&t| t != NONE).count() as u32)
-            .collect();
-        let stride = degree.iter().copied().max().unwrap_or(0).max(1) as usize;
-        let mut arcs = vec![0u64; n * stride];
-        for q in 0..n {
-            let defined = dfa
-                .row(q as u32)
-                .iter()
-                .enumerate()
-                .filter(|(_, &t)| t != NONE);
-            for (slot, (a, &t)) in defined.enumerate() {
-                arcs[q * stride + slot] = (a as u64) << 32 | t as u64;
-            }
-        }
+        let UniformArcs {
+            degree,
+            arcs,
+            stride,
+            start,
+        } = UniformArcs::new(dfa);
         let mut moves = vec![0u64; n * (stride + 1)];
         for q in 0..n {
             for slot in 0..degree[q] as usize {
@@ -82,7 +73,7 @@ impl RankTable {
             stride,
             moves,
             states: n,
-            start: dfa.start(),
+            start,
             ends: Ends::U64(Vec::new()),
         };
         let entries = [max_len + 1, n, stride + 1];
@@ -334,6 +325,7 @@ fn wide_below(rng: &mut ItemRng, n: &[u64]) -> Vec<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::automata::dfa::NONE;
     use crate::rng::item_rng;
 
     /// The plain unranking this table replaces, as the oracle: one `u128` rank, then a scan

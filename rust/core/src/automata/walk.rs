@@ -17,10 +17,10 @@ pub const LANES: usize = 8;
 
 /// Outgoing arcs per state, packed `symbol << 32 | target`, `stride` slots per state.
 pub struct UniformArcs {
-    degree: Vec<u32>,
-    arcs: Vec<u64>,
-    stride: usize,
-    start: u32,
+    pub(super) degree: Vec<u32>,
+    pub(super) arcs: Vec<u64>,
+    pub(super) stride: usize,
+    pub(super) start: u32,
 }
 
 impl UniformArcs {
