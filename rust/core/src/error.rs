@@ -22,6 +22,9 @@ pub enum KleeneError {
         needed: u128,
         limit: u128,
     },
+    /// The caller interrupted the call (Ctrl-C); see [`crate::interrupt`].
+    #[error("interrupted")]
+    Interrupted,
 }
 
 impl KleeneError {

@@ -11,6 +11,7 @@ pub mod cellular;
 pub mod chomsky;
 pub mod error;
 pub mod grammars;
+pub mod interrupt;
 pub mod limits;
 pub mod markov;
 pub mod pool;

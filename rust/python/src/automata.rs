@@ -14,7 +14,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
-use crate::convert::{core_call, guard, run_detached, to_numpy, TokenDtype};
+use crate::convert::{core_call, guard, run_detached, run_interruptible, to_numpy, TokenDtype};
 use crate::with_token_type;
 
 pub fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -93,7 +93,7 @@ impl PyDfa {
         max_states: usize,
     ) -> PyResult<Self> {
         let chars: Vec<char> = alphabet.chars().collect();
-        run_detached(py, || compile_regex(pattern, &chars, max_states)).map(wrap)
+        run_interruptible(py, || compile_regex(pattern, &chars, max_states)).map(wrap)
     }
 
     #[getter]

@@ -12,7 +12,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
-use crate::convert::{core_call, guard, run_detached, to_numpy, to_py_err};
+use crate::convert::{core_call, guard, run_detached, run_interruptible, to_numpy, to_py_err};
 
 pub fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(eca_run, m)?)?;
@@ -83,13 +83,13 @@ fn eca_run<'py>(
     };
     let rows = steps.saturating_add(1);
     if packed {
-        let out = run_detached(py, || {
+        let out = run_interruptible(py, || {
             let inits = eca::initial_rows(&init, count, width)?;
             eca::run_packed(&eca, &window, &inits, threads)
         })?;
         to_numpy(py, out, &[count, rows, cols.div_ceil(64)])
     } else {
-        let out = run_detached(py, || {
+        let out = run_interruptible(py, || {
             let inits = eca::initial_rows(&init, count, width)?;
             eca::run_cells(&eca, &window, &inits, threads)
         })?;
@@ -145,7 +145,7 @@ fn life_run<'py>(
         Life::new(rule, h, w, LifeBoundary::parse(boundary)?)
     })?;
     let cells = contiguous(grids.as_slice(), "grid")?;
-    let out = run_detached(py, || {
+    let out = run_interruptible(py, || {
         let packed = life::pack_grids(&life, cells)?;
         life::run_cells(&life, &packed, steps, stride, threads)
     })?;

@@ -1,16 +1,21 @@
 //! Shared conversions: error mapping, panic guard, numpy output, dtype dispatch.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
 
 use kleene_core::KleeneError;
 use numpy::ndarray::{ArrayD, IxDyn};
 use numpy::{Element, IntoPyArray};
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
 /// Maps a core error to a Python `ValueError` carrying the core's message.
 pub fn to_py_err(e: KleeneError) -> PyErr {
-    PyValueError::new_err(e.to_string())
+    match e {
+        KleeneError::Interrupted => PyKeyboardInterrupt::new_err("interrupted"),
+        e => PyValueError::new_err(e.to_string()),
+    }
 }
 
 /// The one panic boundary: a panic inside `work` becomes a `RuntimeError` saying it is a bug
@@ -46,6 +51,52 @@ pub fn run_detached<R: Send>(
         Ok(result) => result.map_err(to_py_err),
         Err(panic) => Err(panic_error(&*panic)),
     }
+}
+
+/// Runs a long core call on a worker thread while this thread checks the interpreter for
+/// signals every 20 ms. On Ctrl-C the core's long loops are asked to stop (see
+/// `kleene_core::interrupt`), and the signal handler's exception (`KeyboardInterrupt`) is
+/// raised once the worker has returned. Used for calls whose length the input controls (long
+/// cellular runs, chart parsing, prefix probabilities, regex compilation); panics are caught
+/// as in [`run_detached`].
+pub fn run_interruptible<R: Send>(
+    py: Python<'_>,
+    work: impl FnOnce() -> kleene_core::Result<R> + Send,
+) -> PyResult<R> {
+    let done = (Mutex::new(false), Condvar::new());
+    std::thread::scope(|s| {
+        let worker = s.spawn(|| {
+            let out = catch_unwind(AssertUnwindSafe(work));
+            *done.0.lock().unwrap_or_else(|e| e.into_inner()) = true;
+            done.1.notify_all();
+            out
+        });
+        let wait = || {
+            let finished = done.0.lock().unwrap_or_else(|e| e.into_inner());
+            let (finished, _) = done
+                .1
+                .wait_timeout_while(finished, Duration::from_millis(20), |d| !*d)
+                .unwrap_or_else(|e| e.into_inner());
+            *finished
+        };
+        let mut signal = None;
+        while !py.detach(wait) {
+            if let Err(e) = py.check_signals() {
+                kleene_core::interrupt::request(true);
+                signal = Some(e);
+                break;
+            }
+        }
+        let out = worker.join();
+        if let Some(e) = signal {
+            kleene_core::interrupt::request(false);
+            return Err(e);
+        }
+        match out {
+            Ok(Ok(result)) => result.map_err(to_py_err),
+            Ok(Err(panic)) | Err(panic) => Err(panic_error(&*panic)),
+        }
+    })
 }
 
 /// Checks a caller's `threads` argument (None, or 1..=`MAX_THREADS`).

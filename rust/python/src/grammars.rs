@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::sync::OnceLock;
 
-use crate::convert::{core_call, guard, run_detached, to_numpy, TokenDtype};
+use crate::convert::{core_call, guard, run_detached, run_interruptible, to_numpy, TokenDtype};
 use crate::with_token_type;
 
 pub fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -247,7 +247,7 @@ impl PyGrammar {
     /// Whether the grammar derives `w` (terminal indices).
     fn accepts(&self, py: Python<'_>, w: Vec<u32>) -> PyResult<bool> {
         let p = self.parser()?;
-        run_detached(py, || p.accepts(&w))
+        run_interruptible(py, || p.accepts(&w))
     }
 
     /// Membership of many strings, in parallel.
@@ -266,13 +266,13 @@ impl PyGrammar {
     /// Probability of `w` (sum over derivations).
     fn string_probability(&self, py: Python<'_>, w: Vec<u32>) -> PyResult<f64> {
         let p = self.parser()?;
-        run_detached(py, || p.string_probability(&w))
+        run_interruptible(py, || p.string_probability(&w))
     }
 
     /// Number of parse trees of `w` (float).
     fn count_parses(&self, py: Python<'_>, w: Vec<u32>) -> PyResult<f64> {
         let p = self.parser()?;
-        run_detached(py, || p.count_parses(&w))
+        run_interruptible(py, || p.count_parses(&w))
     }
 
     /// Most probable parse: None, or (probability, [(is_terminal, symbol, start, end, parent)]).
@@ -283,7 +283,7 @@ impl PyGrammar {
         w: Vec<u32>,
     ) -> PyResult<Option<(f64, Vec<(bool, u32, u32, u32, i32)>)>> {
         let p = self.parser()?;
-        let t = run_detached(py, || p.best_tree(&w))?;
+        let t = run_interruptible(py, || p.best_tree(&w))?;
         Ok(t.map(|(score, nodes)| {
             let flat = nodes
                 .iter()
@@ -296,7 +296,7 @@ impl PyGrammar {
     /// `P(a string starts with w)`.
     fn prefix_probability(&self, py: Python<'_>, w: Vec<u32>) -> PyResult<f64> {
         let m = self.prefix_model()?;
-        run_detached(py, || m.prefix_probability(&w))
+        run_interruptible(py, || m.prefix_probability(&w))
     }
 
     /// Next-symbol distributions after every prefix of `w`: float64 [n + 1, V + 1], end of
@@ -309,7 +309,7 @@ impl PyGrammar {
         let m = self.prefix_model()?;
         let n = w.len();
         let v = self.inner.num_terminals();
-        let d = run_detached(py, || m.next_token_distributions(&w))?;
+        let d = run_interruptible(py, || m.next_token_distributions(&w))?;
         to_numpy(py, d, &[n + 1, v + 1])
     }
 

@@ -579,6 +579,7 @@ fn determinize(nfa: &Nfa, entry: u32, exit: u32, k: usize, max_states: usize) ->
     let mut targets: Vec<Vec<u32>> = vec![Vec::new(); k];
     let mut head = 0;
     while head < sets.len() {
+        crate::interrupt::poll()?;
         for t in targets.iter_mut() {
             t.clear();
         }

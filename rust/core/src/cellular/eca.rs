@@ -305,17 +305,38 @@ pub fn fill_bernoulli(row: &mut [u64], width: usize, p: f64, rng: &mut impl Rng)
     }
 }
 
+/// Generations advanced between two interrupt polls.
+const POLL_EVERY: usize = 1 << 12;
+
+/// Advances `n` generations, polling for an interrupt every [`POLL_EVERY`].
+fn advance_polled(eca: &Eca, row: &mut [u64], scratch: &mut [u64], n: usize) -> Result<()> {
+    let mut left = n;
+    while left > 0 {
+        crate::interrupt::poll()?;
+        let now = left.min(POLL_EVERY);
+        eca.advance(row, scratch, now);
+        left -= now;
+    }
+    Ok(())
+}
+
 /// Runs one trajectory from a packed row and hands each kept row (packed, full width) to
 /// `keep(j, row)`.
-fn trajectory(eca: &Eca, window: &Window, init: &[u64], mut keep: impl FnMut(usize, &[u64])) {
+fn trajectory(
+    eca: &Eca,
+    window: &Window,
+    init: &[u64],
+    mut keep: impl FnMut(usize, &[u64]),
+) -> Result<()> {
     let mut row = init.to_vec();
     let mut scratch = vec![0u64; row.len()];
-    eca.advance(&mut row, &mut scratch, window.t0);
+    advance_polled(eca, &mut row, &mut scratch, window.t0)?;
     keep(0, &row);
     for j in 1..=window.steps {
-        eca.advance(&mut row, &mut scratch, window.stride);
+        advance_polled(eca, &mut row, &mut scratch, window.stride)?;
         keep(j, &row);
     }
+    Ok(())
 }
 
 /// Refuses runs longer than `KLEENE_MAX_WORK` word updates.
@@ -344,7 +365,7 @@ pub fn run_cells(
     with_threads(threads, || {
         out.par_chunks_mut(per.max(1))
             .zip(inits.par_chunks(nw))
-            .for_each(|(dst, init)| {
+            .try_for_each(|(dst, init)| {
                 let mut crop = vec![0u64; words_for(window.cols)];
                 trajectory(eca, window, init, |j, row| {
                     let cells = &mut dst[j * window.cols..(j + 1) * window.cols];
@@ -354,9 +375,9 @@ pub fn run_cells(
                         extract_bits(row, window.col0, window.cols, &mut crop);
                         unpack_row(&crop, cells);
                     }
-                });
-            });
-    });
+                })
+            })
+    })?;
     Ok(out)
 }
 
@@ -378,7 +399,7 @@ pub fn run_packed(
     with_threads(threads, || {
         out.par_chunks_mut(per.max(1))
             .zip(inits.par_chunks(nw))
-            .for_each(|(dst, init)| {
+            .try_for_each(|(dst, init)| {
                 trajectory(eca, window, init, |j, row| {
                     extract_bits(
                         row,
@@ -386,9 +407,9 @@ pub fn run_packed(
                         window.cols,
                         &mut dst[j * cw..(j + 1) * cw],
                     );
-                });
-            });
-    });
+                })
+            })
+    })?;
     Ok(out)
 }
 

@@ -393,13 +393,17 @@ pub fn run_cells(
     with_threads(threads, || {
         out.par_chunks_mut(per.max(1))
             .zip(grids.par_chunks(gw))
-            .for_each(|(dst, grid)| {
+            .try_for_each(|(dst, grid)| {
                 let mut cur = grid.to_vec();
                 let mut next = vec![0u64; gw];
                 let mut scratch = LifeScratch::default();
                 for j in 0..rows {
+                    crate::interrupt::poll()?;
                     if j > 0 {
-                        for _ in 0..stride {
+                        for g in 0..stride {
+                            if g % 1024 == 1023 {
+                                crate::interrupt::poll()?;
+                            }
                             life.step_with(&cur, &mut next, &mut scratch);
                             std::mem::swap(&mut cur, &mut next);
                         }
@@ -409,8 +413,9 @@ pub fn run_cells(
                         unpack_row(packed, cells);
                     }
                 }
-            });
-    });
+                Ok(())
+            })
+    })?;
     Ok(out)
 }
 

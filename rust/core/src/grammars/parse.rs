@@ -152,6 +152,7 @@ impl Parser {
         };
         let mut scratch = vec![0u64; words];
         for i in (0..n).rev() {
+            crate::interrupt::poll()?;
             for rule in &self.b.lexical {
                 if rule.terminal == w[i] {
                     c.set(rule.lhs as usize, i, i + 1);
@@ -300,6 +301,7 @@ impl Parser {
         let mut vals = Values::new(w.len(), b.num_nonterminals)?;
         let mut direct = vec![0.0; b.num_nonterminals];
         for i in (0..w.len()).rev() {
+            crate::interrupt::poll()?;
             for j in i + 1..=w.len() {
                 if !chart.any_at(i, j, b.num_nonterminals) {
                     continue;
@@ -398,6 +400,7 @@ impl Parser {
         let mut bk = vec![Back::None; nts];
         if let Some(chart) = &chart {
             for i in (0..n).rev() {
+                crate::interrupt::poll()?;
                 for j in i + 1..=n {
                     if !chart.any_at(i, j, nts) {
                         continue;

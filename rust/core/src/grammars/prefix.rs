@@ -145,6 +145,7 @@ impl PrefixModel {
         let items = self.inside_items(w)?;
         let mut pi = vec![0.0; (n + 1) * nts * v];
         for t in 1..=n {
+            crate::interrupt::poll()?;
             pi[t * nts * v..(t + 1) * nts * v].copy_from_slice(&self.first);
             let mut d = vec![0.0; nts * v];
             for i in (0..t).rev() {
@@ -183,6 +184,7 @@ impl PrefixModel {
         let (vals, _) = self.parser.inside_chart(w)?;
         let mut items = vec![Vec::new(); nts * (n + 1)];
         for i in 0..n {
+            crate::interrupt::poll()?;
             for j in i + 1..=n {
                 for y in 0..nts {
                     let val = vals.get(i, j, y);
