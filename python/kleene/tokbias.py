@@ -296,7 +296,9 @@ class TokenizerModel:
             raise ImportError("from_pretrained_file needs `pip install tokenizers`") from err
         try:
             hf = tokenizers.Tokenizer.from_file(str(path))
-        except Exception as err:
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as err:  # also `tokenizers`' PanicException on a malformed file
             raise ValueError(f"invalid `path`: {path} is not a tokenizer.json ({err})") from err
         return cls.from_hf(hf, eos_token=eos_token)
 
