@@ -28,7 +28,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -300,8 +299,3 @@ def _generation_ok(
         done = ~write
     terminals = np.where((seqs >= 1) & (seqs < eos), seqs - 1, -1)  # cfg3 ids: token a + 1
     return task.grammar.accepts_batch(terminals, lengths)
-
-
-def save_json(result: EvalResult, path: str | Path) -> None:
-    """Writes ``result.to_dict()`` as JSON."""
-    Path(path).write_text(json.dumps(result.to_dict(), indent=1, default=float))
