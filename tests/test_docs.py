@@ -27,7 +27,12 @@ def test_code_block_runs(lang, code, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MPLBACKEND", "Agg")
     if lang == "python":
-        exec(compile(code, "<doc>", "exec"), {"__name__": "__doc__"})
+        saved = dict(os.environ)  # a block may set KLEENE_* limits: keep them out of the suite
+        try:
+            exec(compile(code, "<doc>", "exec"), {"__name__": "__doc__"})
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
         return
     bin_dir = str(Path(sys.executable).parent)
     env = {**os.environ, "PATH": bin_dir + os.pathsep + os.environ["PATH"]}
