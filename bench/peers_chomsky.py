@@ -56,7 +56,7 @@ class _Seq2Seq:
             inp, out, scored = self._example(rng, n)
             seq = inp + [sep] + out
             tokens[row, : len(seq)] = seq
-            o = len(inp) + 1
+            o = len(inp)  # output-aligned: SEP's position predicts the first output token
             targets[row, o : o + len(out)] = out
             mask[row, o : o + scored] = True
             lengths[row] = len(seq)

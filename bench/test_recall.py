@@ -20,7 +20,7 @@ KLEENE_ROWS = [("kleene (1 thread)", 1), ("kleene", None)]
 @pytest.mark.parametrize(("seq_len", "k"), MQAR)
 @pytest.mark.parametrize(("impl", "threads"), KLEENE_ROWS)
 def test_kleene_mqar(benchmark, seq_len, k, impl, threads):
-    task = tasks.get("mqar", vocab_size=8192, input_seq_len=seq_len, num_kv_pairs=k)
+    task = tasks.get("mqar", vocab_size=8192, length=seq_len, num_kv_pairs=k)
     declare(
         benchmark,
         group=f"mqar V=8192 L={seq_len} K={k} B={B}",
@@ -62,7 +62,7 @@ RECALL_GROUP = f"in_context_recall V=16 L=128 B={B}"
 
 @pytest.mark.parametrize(("impl", "threads"), KLEENE_ROWS)
 def test_kleene_recall(benchmark, impl, threads):
-    task = tasks.get("in_context_recall", vocab_size=16, seq_len=128)
+    task = tasks.get("in_context_recall", vocab_size=16, length=128)
     declare(benchmark, group=RECALL_GROUP, impl=impl, items=B * 127, unit="tokens")
     benchmark(task.batch, B, seed=0, threads=threads)
 
@@ -78,7 +78,7 @@ COPY_GROUP = f"selective_copying V=16 L=256 n=16 B={B}"
 
 @pytest.mark.parametrize(("impl", "threads"), KLEENE_ROWS)
 def test_kleene_selective_copying(benchmark, impl, threads):
-    task = tasks.get("selective_copying", vocab_size=16, seq_len=256, num_tokens_to_copy=16)
+    task = tasks.get("selective_copying", vocab_size=16, length=256, num_tokens_to_copy=16)
     declare(benchmark, group=COPY_GROUP, impl=impl, items=B * 256, unit="tokens")
     benchmark(task.batch, B, seed=0, threads=threads)
 

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 import kleene
 
-task = kleene.tasks.get("mqar", vocab_size=128, input_seq_len=64, num_kv_pairs=4)
+task = kleene.tasks.get("mqar", vocab_size=128, length=64, num_kv_pairs=4)
 
 
 class TinyTransformer(torch.nn.Module):
@@ -47,7 +47,7 @@ def main(steps: int = 300, batch_size: int = 64) -> None:
     for step in range(steps):
         batch = task.batch(batch_size, seed=0, start=step * batch_size).to_torch()
         logits = model(batch["tokens"].long())
-        loss = F.cross_entropy(logits.flatten(0, 1), batch["labels"].flatten())
+        loss = F.cross_entropy(logits.flatten(0, 1), batch["targets"].flatten())
         opt.zero_grad()
         loss.backward()
         opt.step()

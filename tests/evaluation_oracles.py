@@ -60,8 +60,7 @@ def perfect_rows(task, batch) -> np.ndarray:
     v = len(task.vocab)
     name, lab = task.name, batch.labels
     if name == "markov":
-        p = shifted(lab["bayes"].astype(np.float64), 1.0 / v)
-        return np.log(p)
+        return np.log(lab["bayes"].astype(np.float64))
     if name == "regbench" or "valid_next" in lab:
         valid = lab["valid_next"].astype(np.float64)
         full = np.zeros((*batch.tokens.shape, v))
@@ -72,16 +71,14 @@ def perfect_rows(task, batch) -> np.ndarray:
         full[full.sum(-1) == 0] = 1.0
         with np.errstate(divide="ignore"):
             return np.log(full / full.sum(-1, keepdims=True))
-    if "accuracy_mask" in lab:
-        return one_hot(shifted(lab["targets"], IGNORE_INDEX), v)
     if "label_trace" in lab:
         return one_hot(lab["label_trace"], int(task.classes.max()) + 1)
-    if "lm_labels" in lab:
-        return one_hot(shifted(lab["lm_labels"], IGNORE_INDEX), v)
     if name == "eca":
         return one_hot(shifted(batch.tokens.astype(np.int64), IGNORE_INDEX), v)
-    if "labels" in lab:
-        return one_hot(lab["labels"], v)
+    if name == "compression":
+        return one_hot(lab["reconstruction"], v)
+    if "targets" in lab:
+        return one_hot(lab["targets"], v)
     if name == "dyck":
         law = dyck_next_law(task.k, task.length, batch.tokens.astype(np.int64))
         law[law.sum(-1) == 0] = 1.0

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ["docs/evaluation.md", "docs/limits.md"]
+PAGES = ["docs/evaluation.md", "docs/labels.md", "docs/limits.md"]
 BLOCK = re.compile(r"```(python|bash)\n(.*?)```", re.S)
 
 

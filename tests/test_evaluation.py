@@ -19,7 +19,7 @@ SMALL = {
     "regbench": dict(length=256),
     "eca": dict(seq_length=6, sample_width=16, width=64, horizon=64),
     "life": dict(size=6),
-    "mqar": dict(input_seq_len=64, num_kv_pairs=4, vocab_size=128),
+    "mqar": dict(length=64, num_kv_pairs=4, vocab_size=128),
     "dyck": dict(k=2, length=10),
 }
 
@@ -46,7 +46,7 @@ def test_uniform_markov_model_has_closed_form_losses():
     result = kleene.evaluate(uniform_model(3), task, num=32, seed=1)
     values = result.metrics[40]
     assert values["cross_entropy"] == pytest.approx(math.log(3), abs=1e-12)
-    bayes = task.batch(32, seed=1).labels["bayes"][:, 1:].astype(np.float64)
+    bayes = task.batch(32, seed=1).labels["bayes"][:, :-1].astype(np.float64)
     kl = (bayes * np.log(bayes * 3)).sum(-1).mean()  # KL(bayes || uniform)
     assert values["kl_bayes"] == pytest.approx(kl, rel=1e-9)
     assert values["excess_loss"] == pytest.approx(math.log(3) - values["bayes_cross_entropy"])
@@ -73,7 +73,8 @@ def _batch(tokens, lengths=None, **labels):
 
 
 def test_markov_metrics_match_a_hand_computation():
-    bayes = np.array([[[0.5, 0.5], [0.5, 0.5], [0.25, 0.75]]], np.float32)
+    # output-aligned: position t holds the law of token t + 1 (the last one predicts past T)
+    bayes = np.array([[[0.5, 0.5], [0.25, 0.75], [0.5, 0.5]]], np.float32)
     batch = _batch([[0, 1, 1]], bayes=bayes, true_probs=bayes)
     model = np.log(np.array([[[0.2, 0.8], [0.5, 0.5], [0.5, 0.5]]]))
     scorer = MarkovScorer(None)
@@ -97,8 +98,8 @@ def test_markov_metrics_match_a_hand_computation():
 
 
 def test_seq2seq_metrics_match_a_hand_computation():
-    # two items; scored output tokens at positions 2, 3 (stored at their own positions)
-    targets = np.array([[-100, -100, 1, 0], [-100, -100, 1, 1]])
+    # two items; output tokens at positions 2, 3, predicted (and stored) at positions 1, 2
+    targets = np.array([[-100, 1, 0, -100], [-100, 1, 1, -100]])
     mask = targets != -100
     batch = _batch([[0, 2, 1, 0], [1, 2, 1, 1]], targets=targets, accuracy_mask=mask)
     # output t predicts position t+1: item 0 right twice, item 1 right once

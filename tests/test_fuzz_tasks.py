@@ -55,7 +55,7 @@ def _value(param: tasks.Param) -> st.SearchStrategy:
 
 
 def _params(name: str) -> st.SearchStrategy:
-    spec = tasks.describe(name)
+    spec = tasks.get(name).params
     return st.fixed_dictionaries({}, optional={p.name: _value(p) for p in spec})
 
 

@@ -29,8 +29,12 @@ def items(name: str, n: int = 60, **params):
         seq = row[:length].tolist()
         k = seq.index(sep)
         out = seq[k + 1 :]
-        assert tgt[k + 1 : length].tolist() == out and np.all(tgt[: k + 1] == IGNORE_INDEX)
-        yield seq[:k], out, int(mask.sum())
+        # output-aligned: SEP's position predicts the first output token
+        assert tgt[k : length - 1].tolist() == out
+        assert np.all(tgt[:k] == IGNORE_INDEX) and np.all(tgt[length - 1 :] == IGNORE_INDEX)
+        scored = int(mask.sum())
+        assert mask[k : k + scored].all() and scored <= len(out)
+        yield seq[:k], out, scored
 
 
 def little(bits):

@@ -58,18 +58,33 @@ def log_marginal(seq: np.ndarray, v: int, k: int, alpha: float, segment: int) ->
 
 
 @pytest.mark.parametrize(
-    ("v", "k", "alpha", "switch"), [(2, 1, 1.0, 0), (3, 1, 0.5, 0), (2, 2, 2.0, 0), (3, 1, 0.3, 5)]
+    ("v", "k", "alpha", "switch", "length"),
+    [
+        (2, 1, 1.0, 0, 14),
+        (3, 1, 0.5, 0, 14),
+        (2, 2, 2.0, 0, 14),
+        (3, 1, 0.3, 5, 14),
+        (3, 1, 0.3, 5, 15),  # a chain would start right after the sequence
+        (2, 3, 1.0, 0, 3),  # only the uniform prefix; the chain starts after it
+    ],
 )
-def test_bayes_predictive_equals_ratio_of_exact_evidences(v, k, alpha, switch):
+def test_bayes_predictive_equals_ratio_of_exact_evidences(v, k, alpha, switch, length):
+    """Output-aligned: position t holds P(token t+1 = j | tokens ..t), the last position too."""
     task = tasks.get(
-        "markov", vocab_size=v, order=k, length=14, alpha=alpha, switch_every=switch, labels="bayes"
+        "markov",
+        vocab_size=v,
+        order=k,
+        length=length,
+        alpha=alpha,
+        switch_every=switch,
+        labels="bayes",
     )
     batch = task.batch(5, seed=2)
     for row, probs in zip(batch.tokens, batch.labels["bayes"], strict=True):
         for t in range(len(row)):
-            base = log_marginal(row[:t], v, k, alpha, switch)
+            base = log_marginal(row[: t + 1], v, k, alpha, switch)
             for j in range(v):
-                cand = np.append(row[:t], j)
+                cand = np.append(row[: t + 1], j)
                 exact = np.exp(log_marginal(cand, v, k, alpha, switch) - base)
                 assert probs[t, j] == pytest.approx(exact, rel=2e-6)
 
@@ -90,25 +105,23 @@ def test_bayes_predictive_against_numerical_integration():
             return integrate.dblquad(likelihood, 0, 1, 0, 1, epsabs=1e-13)[0]
 
         for t in (1, 4, 8):
-            exact = evidence(list(row[:t]) + [1]) / evidence(list(row[:t]))
+            exact = evidence(list(row[: t + 1]) + [1]) / evidence(list(row[: t + 1]))
             assert probs[t, 1] == pytest.approx(exact, rel=1e-6)
 
 
 def test_fixed_chain_bayes_is_the_chain():
     chain = [[0.9, 0.1], [0.25, 0.75]]
     batch = tasks.get("markov", length=30, transition=chain).batch(3, seed=0)
-    prev = batch.tokens[:, :-1]
-    expected = np.array(chain, dtype=np.float32)[prev]
-    assert np.allclose(batch.labels["bayes"][:, 1:], expected)
-    assert np.allclose(batch.labels["true_probs"][:, 1:], expected)
-    assert np.allclose(batch.labels["bayes"][:, 0], 0.5)
+    expected = np.array(chain, dtype=np.float32)[batch.tokens]  # the row of each context
+    assert np.array_equal(batch.labels["bayes"], expected)
+    assert np.array_equal(batch.labels["true_probs"], expected)
 
 
 def test_dirichlet_rows_follow_their_beta_marginal():
     """The first row used by each sequence: P(next = 0 | ctx) ~ Beta(alpha, (V-1) alpha)."""
     alpha, v = 0.6, 3
     task = tasks.get("markov", vocab_size=v, length=2, alpha=alpha, labels="true_probs")
-    row = task.batch(3000, seed=4).labels["true_probs"][:, 1, 0]
+    row = task.batch(3000, seed=4).labels["true_probs"][:, 0, 0]
     assert stats.kstest(row, stats.beta(alpha, (v - 1) * alpha).cdf).pvalue > P_MIN
 
 
@@ -118,8 +131,8 @@ def test_sampled_symbols_are_calibrated_to_the_bayes_predictive():
     batch = tasks.get(
         "markov", vocab_size=3, order=1, length=64, alpha=0.8, switch_every=20, labels="bayes"
     ).batch(500, seed=6)
-    probs = batch.labels["bayes"].astype(np.float64)
-    onehot = np.eye(3)[batch.tokens]
+    probs = batch.labels["bayes"][:, :-1].astype(np.float64)
+    onehot = np.eye(3)[batch.tokens[:, 1:]]
     resid = (onehot - probs).sum(axis=(0, 1))
     sd = np.sqrt((probs * (1 - probs)).sum(axis=(0, 1)))
     assert np.all(np.abs(resid / sd) < 4.5)
@@ -128,13 +141,17 @@ def test_sampled_symbols_are_calibrated_to_the_bayes_predictive():
 def test_switching_draws_a_new_chain():
     batch = tasks.get("markov", length=40, switch_every=10, labels="true_probs").batch(50, seed=1)
     tp = batch.labels["true_probs"]
-    same_segment = np.isclose(tp[:, 1], tp[:, 9]).all(axis=-1) | (
+    # positions 0..8 predict tokens 1..9, drawn by the first chain
+    same_segment = np.isclose(tp[:, 0], tp[:, 8]).all(axis=-1) | (
         batch.tokens[:, 0] != batch.tokens[:, 8]
     )
     assert same_segment.all()
-    # at 10 a new chain: the row for the same context differs almost surely
+    # token 10 comes from a new chain: the row for the same context differs almost surely
     ctx_equal = batch.tokens[:, 9] == batch.tokens[:, 19]
-    assert not np.isclose(tp[ctx_equal, 10], tp[ctx_equal, 20]).all(axis=-1).any()
+    assert not np.isclose(tp[ctx_equal, 9], tp[ctx_equal, 19]).all(axis=-1).any()
+    # the last position predicts token 40, which would start a fifth chain
+    ctx_equal = batch.tokens[:, 39] == batch.tokens[:, 38]
+    assert not np.isclose(tp[ctx_equal, 39], tp[ctx_equal, 38]).all(axis=-1).any()
 
 
 def test_bayes_loss_is_the_mean_log_loss_of_the_predictive():
@@ -142,7 +159,8 @@ def test_bayes_loss_is_the_mean_log_loss_of_the_predictive():
     loss = bayes_loss(batch)
     assert loss.shape == (4, 19)
     t, b = 5, 2
-    assert loss[b, t - 1] == pytest.approx(-np.log(batch.labels["bayes"][b, t, batch.tokens[b, t]]))
+    expected = -np.log(batch.labels["bayes"][b, t - 1, batch.tokens[b, t]])
+    assert loss[b, t - 1] == pytest.approx(expected)
 
 
 @pytest.mark.parametrize(

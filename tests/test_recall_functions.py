@@ -65,7 +65,7 @@ def test_labels_match_brute_force_evaluation(cls):
     assert np.array_equal(lab["x"], 2 * tok[:, :, :n] - 1)
     assert np.array_equal(lab["y"], np.where(tok[:, :, n] == 3, 1, -1))
     assert np.array_equal(lab["y"], lab["y_clean"])
-    flat = lab["labels"].reshape(-1, m, n + 1)
+    flat = lab["targets"].reshape(-1, m, n + 1)
     assert np.array_equal(flat[:, :, n - 1], tok[:, :, n])
     assert (np.delete(flat, n - 1, axis=2) == IGNORE_INDEX).all()
     for b in range(len(batch)):
@@ -184,8 +184,8 @@ def test_bernoulli_sequences():
 def test_random_p_gives_laplace_predictions_and_uniform_counts():
     t = 20
     batch = tasks.get("binary_sequences", random_p=True, length=t).batch(20_000, seed=2)
-    ones_before = np.cumsum(batch.tokens, axis=1) - batch.tokens
-    laplace = (ones_before + 1) / (np.arange(t) + 2)
+    ones_so_far = np.cumsum(batch.tokens, axis=1)  # output-aligned: tokens ..=t predict t+1
+    laplace = (ones_so_far + 1) / (np.arange(t) + 3)
     assert np.allclose(batch.labels["p_one"], laplace, atol=1e-6)
     # with p ~ U(0, 1) the number of ones in t flips is uniform on 0..t
     assert stats.chisquare(np.bincount(batch.tokens.sum(axis=1), minlength=t + 1)).pvalue > ALPHA
@@ -220,7 +220,7 @@ def test_periodic_concepts_and_their_posterior(random_phase):
     for row in range(40):
         tok = batch.tokens[row]
         for t in range(12):
-            expected = posterior_one(patterns, random_phase, tok[:t])
+            expected = posterior_one(patterns, random_phase, tok[: t + 1])
             assert batch.labels["p_one"][row, t] == pytest.approx(expected, abs=1e-6)
     # every row repeats one of the concepts, each chosen with probability 1/3
     which = []
@@ -246,8 +246,13 @@ def test_random_patterns_are_uniform_and_repeat():
     codes = tok[:, :period] @ (1 << np.arange(period))
     assert stats.chisquare(np.bincount(codes, minlength=2**period)).pvalue > ALPHA
     p = batch.labels["p_one"]
-    assert np.allclose(p[:, :period], 0.5) and np.array_equal(p[:, period:], tok[:, :-period])
-    assert recall.bayes_accuracy(batch) == pytest.approx((period * 0.5 + 10 - period) / 10)
+    # position t predicts token t + 1: a coin until a whole period has been seen
+    assert np.allclose(p[:, : period - 1], 0.5)
+    assert np.array_equal(p[:, period - 1 :], tok[:, : 10 - period + 1])
+    scored = 10 - 1  # positions 0..8 predict tokens 1..9
+    assert recall.bayes_accuracy(batch) == pytest.approx(
+        ((period - 1) * 0.5 + 10 - period) / scored
+    )
 
 
 @pytest.mark.parametrize(("frozen", "r"), [(0, -1), (1, 2), (2, 1)])

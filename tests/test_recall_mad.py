@@ -44,24 +44,24 @@ def replay_recall(raw: np.ndarray, n: int, multi: bool, copy: int) -> tuple[np.n
 @pytest.mark.parametrize("name", ["in_context_recall", "noisy_in_context_recall"])
 @pytest.mark.parametrize("multi", [True, False])
 def test_recall_targets_match_a_replay_of_the_sequence(name, multi):
-    params = dict(seq_len=64, multi_query=multi)
+    params = dict(length=64, multi_query=multi)
     nxt = tasks.get(name, **params).batch(300, seed=4)
     rec = tasks.get(name, targets="recall", **params).batch(300, seed=4)
     assert np.array_equal(nxt.tokens, rec.tokens)
-    lab = nxt.labels["labels"]
+    lab = nxt.labels["targets"]
     assert np.array_equal(lab[:, :-1], nxt.tokens[:, 1:])
     task = tasks.get(name, **params)
     assert nxt.tokens.shape[1] == (63 if multi else 64)
     for row in range(len(nxt)):
         raw = np.append(nxt.tokens[row], lab[row, -1])
         expected, _ = replay_recall(raw, task.n_ordinary, multi, task.vocab_size - 1)
-        assert np.array_equal(rec.labels["labels"][row], expected)
+        assert np.array_equal(rec.labels["targets"][row], expected)
 
 
 def test_noise_slots_keys_values_and_probe_follow_their_laws():
-    task = tasks.get("noisy_in_context_recall", seq_len=128, frac_noise=0.4)
+    task = tasks.get("noisy_in_context_recall", length=128, frac_noise=0.4)
     batch = task.batch(2000, seed=8)
-    raw = np.concatenate([batch.tokens, batch.labels["labels"][:, -1:]], axis=1)
+    raw = np.concatenate([batch.tokens, batch.labels["targets"][:, -1:]], axis=1)
     pairs = raw[:, :-2].reshape(len(batch), -1, 2)
     noise = (pairs[:, :, 0] >= 16).sum()
     slots = len(batch) * (pairs.shape[1] - 1)  # one slot per row is exempt
@@ -83,8 +83,8 @@ def test_noise_slots_keys_values_and_probe_follow_their_laws():
 def test_copying_layout_and_labels(selective):
     v, seq_len, n = 16, 64, 8
     name = "selective_copying" if selective else "copying"
-    batch = tasks.get(name, vocab_size=v, seq_len=seq_len, num_tokens_to_copy=n).batch(3000, seed=2)
-    tok, lab = batch.tokens, batch.labels["labels"]
+    batch = tasks.get(name, vocab_size=v, length=seq_len, num_tokens_to_copy=n).batch(3000, seed=2)
+    tok, lab = batch.tokens, batch.labels["targets"]
     body = seq_len - n - 1
     assert (tok[:, body] == v - 1).all() and (tok[:, body + 1 :] == v - 2).all()
     assert (lab[:, : body + 1] == IGNORE_INDEX).all()
@@ -109,10 +109,10 @@ def test_copying_layout_and_labels(selective):
         assert (first_data == 0).all() and data_mask[:, :n].all()
 
 
-def test_compression_targets_are_the_inputs():
-    batch = tasks.get("compression", vocab_size=16, seq_len=32).batch(2000, seed=1)
+def test_compression_reconstruction_is_the_inputs():
+    batch = tasks.get("compression", vocab_size=16, length=32).batch(2000, seed=1)
     tok = batch.tokens
-    assert np.array_equal(batch.labels["labels"], tok)
+    assert np.array_equal(batch.labels["reconstruction"], tok)
     assert (tok[:, -1] == 15).all()
     assert uniform_p(np.bincount(tok[:, :-1].ravel(), minlength=15)) > ALPHA
     noisy = tasks.get("compression", vocab_size=20, noise_vocab_size=4, frac_noise=0.25)
@@ -122,25 +122,25 @@ def test_compression_targets_are_the_inputs():
 
 
 def test_memorization_labels_come_from_one_fixed_map():
-    task = tasks.get("memorization", vocab_size=64, seq_len=32)
+    task = tasks.get("memorization", vocab_size=64, length=32)
     kv = task.kv_map()
     assert len(kv) == 31 and len(set(kv.tolist())) == 31 and ((kv >= 31) & (kv < 63)).all()
     for seed in (0, 1):
         batch = task.batch(500, seed=seed)
         keys, inserts = batch.tokens[:, 0::2], batch.tokens[:, 1::2]
         assert (inserts == 63).all()
-        assert np.array_equal(batch.labels["labels"][:, 1::2], kv[keys])
-        assert (batch.labels["labels"][:, 0::2] == IGNORE_INDEX).all()
+        assert np.array_equal(batch.labels["targets"][:, 1::2], kv[keys])
+        assert (batch.labels["targets"][:, 0::2] == IGNORE_INDEX).all()
     assert uniform_p(np.bincount(keys.ravel(), minlength=31)) > ALPHA
-    other = tasks.get("memorization", vocab_size=64, seq_len=32, map_seed=1).kv_map()
+    other = tasks.get("memorization", vocab_size=64, length=32, map_seed=1).kv_map()
     assert not np.array_equal(kv, other)
 
 
 def test_induction_heads_answer_and_trigger_position():
     v, seq_len = 16, 40
-    task = tasks.get("induction_heads", vocab_size=v, seq_len=seq_len)
+    task = tasks.get("induction_heads", vocab_size=v, length=seq_len)
     batch = task.batch(6000, seed=5)
-    tok, lab = batch.tokens, batch.labels["labels"]
+    tok, lab = batch.tokens, batch.labels["targets"]
     assert tok.shape == (6000, seq_len + 1)
     trig = tok == v - 1
     assert (trig.sum(axis=1) == 2).all() and trig[:, -1].all()
@@ -151,24 +151,24 @@ def test_induction_heads_answer_and_trigger_position():
     assert ((tok >= 1) & (tok <= v - 1)).all()
     ordinary = tok[~trig]
     assert uniform_p(np.bincount(ordinary, minlength=v - 1)[1:]) > ALPHA
-    train = tasks.get("induction_heads", vocab_size=v, seq_len=seq_len, targets="next_token")
+    train = tasks.get("induction_heads", vocab_size=v, length=seq_len, targets="next_token")
     full = train.batch(10, seed=5)
     assert np.array_equal(full.tokens, tok[:10])
-    assert np.array_equal(full.labels["labels"][:, :-1], tok[:10, 1:])
+    assert np.array_equal(full.labels["targets"][:, :-1], tok[:10, 1:])
 
 
 @pytest.mark.parametrize(
     ("name", "params", "message"),
     [
-        ("in_context_recall", dict(seq_len=31), "seq_len"),
+        ("in_context_recall", dict(length=31), "length"),
         ("in_context_recall", dict(vocab_size=4, noise_vocab_size=3), "vocab_size"),
         ("in_context_recall", dict(frac_noise=0.2), "noise_vocab_size"),
-        ("selective_copying", dict(seq_len=33, num_tokens_to_copy=16), "2\\*num_tokens_to_copy"),
+        ("selective_copying", dict(length=33, num_tokens_to_copy=16), "2\\*num_tokens_to_copy"),
         ("compression", dict(vocab_size=2), "vocab_size"),
-        ("memorization", dict(seq_len=31), "even"),
-        ("induction_heads", dict(seq_len=2), "seq_len"),
+        ("memorization", dict(length=31), "even"),
+        ("induction_heads", dict(length=2), "length"),
         ("fuzzy_in_context_recall", dict(vocab_size=6), "fewer than the motif sizes"),
-        ("fuzzy_in_context_recall", dict(seq_len=13), "seq_len"),
+        ("fuzzy_in_context_recall", dict(length=13), "length"),
     ],
 )
 def test_bad_parameters_name_the_failed_constraint(name, params, message):
@@ -195,7 +195,7 @@ def test_fuzzy_recall_replay(multi, noise):
     """Parse each row back into pairs (key and value alphabets are disjoint), rebuild MAD's
     test targets from the parse, and compare."""
     v = 16 + noise
-    params = dict(vocab_size=v, seq_len=64, multi_query=multi, noise_vocab_size=noise)
+    params = dict(vocab_size=v, length=64, multi_query=multi, noise_vocab_size=noise)
     params["frac_noise"] = 0.2 if noise else 0.0
     task = tasks.get("fuzzy_in_context_recall", **params)
     n = task.n_ordinary
@@ -203,7 +203,7 @@ def test_fuzzy_recall_replay(multi, noise):
     recallable = 0
     for split in ("train", "test"):
         batch = tasks.get("fuzzy_in_context_recall", split=split, **params).batch(200, seed=3)
-        lab = batch.labels["labels"]
+        lab = batch.labels["targets"]
         for row in range(len(batch)):
             tok = batch.tokens[row]
             if split == "train":
@@ -234,7 +234,7 @@ def test_fuzzy_recall_replay(multi, noise):
 
 
 def test_fuzzy_training_keys_take_every_size():
-    batch = tasks.get("fuzzy_in_context_recall", seq_len=128).batch(200, seed=1)
+    batch = tasks.get("fuzzy_in_context_recall", length=128).batch(200, seed=1)
     sizes = set()
     for tok in batch.tokens:
         sizes |= {len(p[2]) for p in runs(tok, 15, 15) if p[0] == "k"}
@@ -244,9 +244,9 @@ def test_fuzzy_training_keys_take_every_size():
 @pytest.mark.parametrize("allow_dot", [False, True])
 def test_associative_recall_binding_query_and_answer(allow_dot):
     v, seq_len = 12, 16  # keys 1..5, values 6..10
-    task = tasks.get("associative_recall", vocab_size=v, seq_len=seq_len, allow_dot=allow_dot)
+    task = tasks.get("associative_recall", vocab_size=v, length=seq_len, allow_dot=allow_dot)
     batch = task.batch(6000, seed=2)
-    tok, lab = batch.tokens, batch.labels["labels"]
+    tok, lab = batch.tokens, batch.labels["targets"]
     assert tok.shape == (6000, seq_len + 2)  # pairs, "=>", query key (value is the label)
     pairs = tok[:, :seq_len].reshape(len(batch), -1, 2)
     assert ((pairs[:, :, 0] >= 1) & (pairs[:, :, 0] <= 5)).all()

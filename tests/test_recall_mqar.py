@@ -33,7 +33,7 @@ def chisquare(counts: np.ndarray, probs: np.ndarray) -> float:
 def query_gaps(batch, context: int) -> np.ndarray:
     """[B, K]: 0-based gap of each key's query, recovered from the labels (values are
     distinct, so the position labelled with value i is key i's query)."""
-    labels = batch.labels["labels"]
+    labels = batch.labels["targets"]
     k = (labels != IGNORE_INDEX).sum(axis=1)[0]
     values = batch.tokens[:, 1 : 2 * k : 2]
     gaps = np.empty(values.shape, dtype=np.int64)
@@ -46,9 +46,9 @@ def query_gaps(batch, context: int) -> np.ndarray:
 @pytest.mark.parametrize("passes", [1, 2, 3])
 def test_layout_keys_values_and_labels(passes):
     v, seq_len, k = 300, 256, 16
-    task = tasks.get("mqar", vocab_size=v, input_seq_len=seq_len, num_kv_pairs=k, num_passes=passes)
+    task = tasks.get("mqar", vocab_size=v, length=seq_len, num_kv_pairs=k, num_passes=passes)
     batch = task.batch(200, seed=3)
-    tok, lab = batch.tokens, batch.labels["labels"]
+    tok, lab = batch.tokens, batch.labels["targets"]
     ctx = 2 * k * passes
     keys, values = tok[:, 0 : 2 * k : 2], tok[:, 1 : 2 * k : 2]
     assert ((keys >= 1) & (keys < v // 2)).all()
@@ -75,7 +75,7 @@ def test_layout_keys_values_and_labels(passes):
 
 @pytest.mark.parametrize(("seq_len", "k", "a"), [(64, 4, 0.01), (256, 8, 0.5), (128, 16, 1.0)])
 def test_first_query_gap_follows_the_power_law(seq_len, k, a):
-    task = tasks.get("mqar", vocab_size=1024, input_seq_len=seq_len, num_kv_pairs=k, power_a=a)
+    task = tasks.get("mqar", vocab_size=1024, length=seq_len, num_kv_pairs=k, power_a=a)
     space = (seq_len - 2 * k) // 2
     gaps = query_gaps(task.batch(20_000, seed=11), 2 * k)
     counts = np.bincount(gaps[:, 0], minlength=space)
@@ -91,7 +91,7 @@ def test_second_query_gap_is_drawn_without_replacement():
     second = np.array(
         [sum(p[i] * p[j] / (1 - p[i]) for i in range(space) if i != j) for j in range(space)]
     )
-    task = tasks.get("mqar", vocab_size=512, input_seq_len=seq_len, num_kv_pairs=k)
+    task = tasks.get("mqar", vocab_size=512, length=seq_len, num_kv_pairs=k)
     gaps = query_gaps(task.batch(20_000, seed=12), 2 * k)
     assert (np.sort(gaps, axis=1)[:, 1:] != np.sort(gaps, axis=1)[:, :-1]).all()
     counts = np.bincount(gaps[:, 1], minlength=space)
@@ -102,9 +102,9 @@ def test_second_query_gap_is_drawn_without_replacement():
 
 def test_keys_values_and_filler_are_uniform():
     v, seq_len, k = 80, 64, 4
-    task = tasks.get("mqar", vocab_size=v, input_seq_len=seq_len, num_kv_pairs=k)
+    task = tasks.get("mqar", vocab_size=v, length=seq_len, num_kv_pairs=k)
     batch = task.batch(20_000, seed=13)
-    tok, lab = batch.tokens, batch.labels["labels"]
+    tok, lab = batch.tokens, batch.labels["targets"]
     key_counts = np.bincount(tok[:, 0], minlength=v)
     assert key_counts[0] == 0 and key_counts[v // 2 :].sum() == 0
     assert chisquare(key_counts[1 : v // 2], np.full(v // 2 - 1, 1 / (v // 2 - 1))) > ALPHA
@@ -116,16 +116,14 @@ def test_keys_values_and_filler_are_uniform():
 
 
 def test_without_random_filler_the_query_region_is_zero_but_queries():
-    task = tasks.get(
-        "mqar", vocab_size=128, input_seq_len=64, num_kv_pairs=8, random_non_queries=False
-    )
+    task = tasks.get("mqar", vocab_size=128, length=64, num_kv_pairs=8, random_non_queries=False)
     batch = task.batch(50, seed=0)
-    region, lab = batch.tokens[:, 16:], batch.labels["labels"][:, 16:]
+    region, lab = batch.tokens[:, 16:], batch.labels["targets"][:, 16:]
     assert (region[lab == IGNORE_INDEX] == 0).all() and (region[lab != IGNORE_INDEX] > 0).all()
 
 
 def test_filler_is_seeded_per_item():
-    task = tasks.get("mqar", vocab_size=256, input_seq_len=128, num_kv_pairs=8)
+    task = tasks.get("mqar", vocab_size=256, length=128, num_kv_pairs=8)
     a = task.batch(64, seed=7, threads=1)
     b = task.batch(64, seed=7, threads=2)
     c = task.batch(1, seed=7, start=40)
@@ -135,11 +133,11 @@ def test_filler_is_seeded_per_item():
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        (dict(vocab_size=8192, input_seq_len=63), "even"),
-        (dict(vocab_size=8192, input_seq_len=64, num_kv_pairs=17), "sequence too short"),
-        (dict(input_seq_len=64, num_kv_pairs=8, num_passes=4), "sequence too short"),
-        (dict(vocab_size=64, input_seq_len=256, num_kv_pairs=32), "too small for the number"),
-        (dict(vocab_size=64, input_seq_len=64, num_kv_pairs=4), "vocab_size > input_seq_len"),
+        (dict(vocab_size=8192, length=63), "even"),
+        (dict(vocab_size=8192, length=64, num_kv_pairs=17), "sequence too short"),
+        (dict(length=64, num_kv_pairs=8, num_passes=4), "sequence too short"),
+        (dict(vocab_size=64, length=256, num_kv_pairs=32), "too small for the number"),
+        (dict(vocab_size=64, length=64, num_kv_pairs=4), "vocab_size > length"),
         (dict(num_kv_pairs=0), "num_kv_pairs"),
         (dict(power_a=-1.0), "power_a"),
     ],
@@ -151,15 +149,13 @@ def test_impossible_parameters_are_refused_up_front(params, message):
 
 def test_paper_configurations_build():
     for seq_len, k in [(64, 4), (128, 8), (256, 16), (256, 32), (256, 64), (1024, 256)]:
-        batch = tasks.get("mqar", vocab_size=8192, input_seq_len=seq_len, num_kv_pairs=k).batch(
-            4, seed=0
-        )
-        assert ((batch.labels["labels"] != IGNORE_INDEX).sum(axis=1) == k).all()
+        batch = tasks.get("mqar", vocab_size=8192, length=seq_len, num_kv_pairs=k).batch(4, seed=0)
+        assert ((batch.labels["targets"] != IGNORE_INDEX).sum(axis=1) == k).all()
 
 
 def test_requests_beyond_the_memory_cap_are_refused(monkeypatch):
     monkeypatch.setenv("KLEENE_MAX_BYTES", str(1 << 20))
-    task = tasks.get("mqar", vocab_size=8192, input_seq_len=256, num_kv_pairs=16)
+    task = tasks.get("mqar", vocab_size=8192, length=256, num_kv_pairs=16)
     with pytest.raises(ValueError, match="too large"):
         task.batch(1000, seed=0)
     assert task.batch(10, seed=0).tokens.shape == (10, 256)
@@ -168,8 +164,8 @@ def test_requests_beyond_the_memory_cap_are_refused(monkeypatch):
 def test_token_dtype_must_hold_the_vocabulary():
     with pytest.raises(ValueError, match="dtype"):
         tasks.get("mqar", vocab_size=8192, dtype="uint8")
-    small = tasks.get("mqar", vocab_size=200, input_seq_len=64, dtype="uint8").batch(3, seed=1)
-    wide = tasks.get("mqar", vocab_size=200, input_seq_len=64).batch(3, seed=1)
+    small = tasks.get("mqar", vocab_size=200, length=64, dtype="uint8").batch(3, seed=1)
+    wide = tasks.get("mqar", vocab_size=200, length=64).batch(3, seed=1)
     assert small.tokens.dtype == np.uint8 and np.array_equal(small.tokens, wide.tokens)
 
 
@@ -177,7 +173,7 @@ def _child_batch(queue):
     queue.put(_FORK_TASK.batch(16, seed=3, threads=2).tokens)
 
 
-_FORK_TASK = tasks.get("mqar", vocab_size=256, input_seq_len=64, num_kv_pairs=4)
+_FORK_TASK = tasks.get("mqar", vocab_size=256, length=64, num_kv_pairs=4)
 
 
 def test_a_sampler_built_before_fork_works_in_the_child():

@@ -128,7 +128,7 @@ def test_grammar_without_terminals():
 @pytest.mark.parametrize("name", ["copying", "selective_copying"])
 @pytest.mark.parametrize("n", [2**63, 2**64 - 1, 2**62])
 def test_copying_sizes_do_not_wrap(name, n):
-    with pytest.raises(ValueError, match="seq_len"):
+    with pytest.raises(ValueError, match="length"):
         tasks.get(name, num_tokens_to_copy=n).batch(2, seed=0)
 
 

@@ -35,7 +35,7 @@ SCRIPT = textwrap.dedent(
         tasks.get("cfg3", grammar="cfg3b"),
         tasks.get("life", size=12, horizon=2),
         tasks.get("eca", width=64, sample_width=16, seq_length=8, horizon=64),
-        tasks.get("mqar", vocab_size=64, input_seq_len=32),
+        tasks.get("mqar", vocab_size=64, length=32),
         tasks.get("dyck", length=16),
     ]
     EPOCHS = int(sys.argv[1])
@@ -105,7 +105,7 @@ FORK_LOOP = textwrap.dedent(
         tasks.get("cfg3", grammar="cfg3b"),
         tasks.get("life", size=12, horizon=2),
         tasks.get("eca", width=64, sample_width=16, seq_length=8, horizon=64),
-        tasks.get("mqar", vocab_size=64, input_seq_len=32),
+        tasks.get("mqar", vocab_size=64, length=32),
         tasks.get("dyck", length=16),
     ]
     stop = threading.Event()

@@ -26,14 +26,14 @@ SMALL["regbench"] = {
     "length": 128,
     "labels": "targets,valid_next",
 }
-SMALL["mqar"] = {"vocab_size": 128, "input_seq_len": 64, "num_kv_pairs": 8}
-SMALL["in_context_recall"] = {"seq_len": 32}
-SMALL["noisy_in_context_recall"] = {"seq_len": 32}
-SMALL["selective_copying"] = {"seq_len": 40, "num_tokens_to_copy": 8}
-SMALL["copying"] = {"seq_len": 40, "num_tokens_to_copy": 8}
-SMALL["compression"] = {"seq_len": 16}
-SMALL["memorization"] = {"vocab_size": 64, "seq_len": 16}
-SMALL["induction_heads"] = {"seq_len": 20}
+SMALL["mqar"] = {"vocab_size": 128, "length": 64, "num_kv_pairs": 8}
+SMALL["in_context_recall"] = {"length": 32}
+SMALL["noisy_in_context_recall"] = {"length": 32}
+SMALL["selective_copying"] = {"length": 40, "num_tokens_to_copy": 8}
+SMALL["copying"] = {"length": 40, "num_tokens_to_copy": 8}
+SMALL["compression"] = {"length": 16}
+SMALL["memorization"] = {"vocab_size": 64, "length": 16}
+SMALL["induction_heads"] = {"length": 20}
 SMALL["boolean_functions"] = {"function_class": "dnf", "n_dims": 6, "n_points": 5}
 SMALL["gotu"] = {"dims": 8, "frozen": 1, "max_negatives": 3}
 SMALL["binary_sequences"] = {"kind": "periodic", "patterns": ["001", "10"], "random_phase": True}
@@ -160,5 +160,5 @@ def test_to_torch_shares_memory():
     assert batch.tokens[0, 0] == 7
 
 
-SMALL["fuzzy_in_context_recall"] = {"seq_len": 40, "multi_query": False}
-SMALL["associative_recall"] = {"vocab_size": 10, "seq_len": 20}
+SMALL["fuzzy_in_context_recall"] = {"length": 40, "multi_query": False}
+SMALL["associative_recall"] = {"vocab_size": 10, "length": 20}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,6 +11,40 @@ import numpy as np
 
 IGNORE_INDEX = -100
 """Label value that losses ignore (PyTorch's `ignore_index` default)."""
+
+FORMER_LABELS: dict[str, tuple[tuple[str, ...], int]] = {
+    "labels": (("targets", "reconstruction"), 0),
+    "lm_labels": (("targets",), 1),
+}
+"""Former label names: the current names they resolve to, and by how many positions the former
+layout sat later (life's ``lm_labels`` held each token at its own position)."""
+
+
+class Labels(dict[str, np.ndarray]):
+    """A batch's label arrays by name. A former name still resolves, in its former layout,
+    with a DeprecationWarning; it is never stored, so files and iteration use current names."""
+
+    def __missing__(self, key: str) -> np.ndarray:
+        current, later = FORMER_LABELS.get(key, ((), 0))
+        for name in current:
+            if name in self:
+                warnings.warn(
+                    f"label {key!r} is now {name!r}"
+                    + (" (output-aligned: one position earlier)" if later else ""),
+                    DeprecationWarning,
+                    stacklevel=3,
+                )
+                return _delayed(self[name], later)
+        raise KeyError(key)
+
+
+def _delayed(array: np.ndarray, positions: int) -> np.ndarray:
+    """``array`` moved ``positions`` later along axis 1 (IGNORE_INDEX in front)."""
+    if positions == 0:
+        return array
+    out = np.full_like(array, IGNORE_INDEX)
+    out[:, positions:] = array[:, :-positions]
+    return out
 
 
 @dataclass(frozen=True)
@@ -76,14 +111,19 @@ class Batch:
     tokens: np.ndarray
     lengths: np.ndarray
     indices: np.ndarray
-    labels: dict[str, np.ndarray] = field(default_factory=dict)
+    labels: dict[str, np.ndarray] = field(default_factory=Labels)
     vocab: Vocabulary | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.labels, Labels):
+            self.labels = Labels(self.labels)
 
     def __len__(self) -> int:
         return int(self.tokens.shape[0])
 
     def __getitem__(self, key: str) -> np.ndarray:
-        return self.arrays()[key]
+        arrays = self.arrays()
+        return arrays[key] if key in arrays else self.labels[key]
 
     def keys(self) -> list[str]:
         return list(self.arrays())

@@ -141,6 +141,9 @@ def cmd_tasks() -> int:
         print(f"{name}: {doc}")
         for p in cls.params:
             print(f"    {p.name} = {json.dumps(p.default)}    {p.doc}")
+        for label in cls.label_specs:
+            print(f"    label {label.describe()}")
+    print(f"\n{tasks.CONVENTION}")
     return 0
 
 
@@ -192,8 +195,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"{task!r}  (config {task.config_hash})")
     for i in range(len(batch)):
         print(f"[{int(batch.indices[i])}] {batch.decode(i)}")
+    specs = {label.name: label for label in task.label_specs}
     for name, array in batch.labels.items():
-        print(f"  label {name}: {array.dtype} {list(array.shape)}")
+        print(f"  label {name}: {array.dtype} {list(array.shape)}  {specs[name].describe()}")
+    print(tasks.CONVENTION)
     return 0
 
 

@@ -5,17 +5,19 @@ chain over ``V`` symbols whose transition rows are drawn from Dirichlet(``alpha`
 ``k`` symbols are uniform. Alternatives: a fixed chain (``transition``), or a fresh chain every
 ``switch_every`` positions (the paper's "jump-markov" is ``switch_every = length // 2``).
 
-Labels (float32 ``[B, T, V]``; position ``t`` is the distribution of ``tokens[:, t]`` given
-``tokens[:, :t]``):
+Labels (float32 ``[B, T, V]``, output-aligned like every kleene label: position ``t`` is the
+distribution of ``tokens[:, t + 1]`` given ``tokens[:, :t + 1]``, so ``logits = model(tokens)``
+compares with them position by position):
 
 - ``bayes``: the Bayes-optimal predictive distribution. For Dirichlet rows it is the add-alpha
   rule ``(n[ctx, j] + alpha) / (n[ctx] + V * alpha)`` with counts of the transitions seen so
-  far in the current chain's segment; for a fixed chain it is the chain itself. Uniform for the
-  first ``k`` positions.
-- ``true_probs``: the row of the chain that generated the symbol.
+  far in the current chain's segment; for a fixed chain it is the chain itself. Uniform while
+  the next symbol is one of the first ``k``.
+- ``true_probs``: the row of the chain that generates the next symbol.
 
-A language model reading ``tokens[:, :-1]`` and predicting ``tokens[:, 1:]`` is compared with
-``bayes[:, 1:]``; :func:`bayes_loss` gives the optimal per-position cross-entropy.
+The last position holds the distribution of the token that would follow the sequence (a chain
+that would start there is drawn for it), so no position is left undefined.
+:func:`bayes_loss` gives the optimal per-position cross-entropy.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import numpy as np
 
 from . import _core
 from .batch import Batch, Vocabulary
-from .tasks import Param, Task, in_range, register
+from .tasks import Label, Param, Task, in_range, register
 
 MAX_LENGTH = 1 << 24
 """Longest sequence the sampler accepts."""
@@ -51,6 +53,10 @@ class Markov(Task):
     """Order-k Markov chains with Dirichlet(alpha) rows per sequence (Markov ICL)."""
 
     name = "markov"
+    label_specs = (
+        Label("bayes", "next", "distribution", "Bayes-optimal predictive of tokens[:, t+1]"),
+        Label("true_probs", "next", "distribution", "the chain's row that draws tokens[:, t+1]"),
+    )
     params = (
         Param("vocab_size", 2, "number of symbols V", int, in_range(2, 1 << 16)),
         Param("order", 1, "order k of the chain (context length)", int, in_range(0, 64)),
@@ -146,13 +152,15 @@ class Markov(Task):
         )
 
 
-def bayes_loss(batch: Batch, skip_first: int = 1) -> np.ndarray:
-    """Per-position cross-entropy (nats) of the Bayes-optimal predictor, ``[B, T - skip_first]``.
+def bayes_loss(batch: Batch) -> np.ndarray:
+    """Per-position cross-entropy (nats) of the Bayes-optimal predictor, ``[B, T - 1]``.
 
-    ``skip_first`` positions are dropped (1 by default: a model reading ``tokens[:, :-1]``
-    never predicts position 0). The mean of this array is the loss a perfect model reaches.
+    Entry ``t`` is ``-log bayes[:, t, tokens[:, t + 1]]``: the loss at output position ``t``
+    (position ``T - 1`` predicts a token the batch does not hold). The mean of this array is
+    the loss a perfect model reaches.
     """
     if "bayes" not in batch.labels:
         raise ValueError("the batch has no `bayes` label; generate it with labels='bayes'")
-    probs = np.take_along_axis(batch.labels["bayes"], batch.tokens[..., None].astype(np.intp), -1)
-    return -np.log(probs[:, skip_first:, 0].astype(np.float64))
+    nxt = batch.tokens[:, 1:, None].astype(np.intp)
+    probs = np.take_along_axis(batch.labels["bayes"][:, :-1], nxt, -1)
+    return -np.log(probs[..., 0].astype(np.float64))

@@ -8,18 +8,18 @@ Zoology's multi-query associative recall (``mqar``), MAD's synthetic suite
 (``binary_sequences``). Every random choice of item ``i`` comes from item ``i``'s own
 generator, so data never depends on threads, batch size or workers.
 
-Label convention (all token tasks): ``labels[b, t]`` is the token a model should emit after
+Label convention (every kleene task): ``targets[b, t]`` is the token a model should emit after
 reading ``tokens[b, : t + 1]``, or ``-100`` (:data:`kleene.IGNORE_INDEX`) where nothing is
-scored, so ``F.cross_entropy(logits.flatten(0, 1), labels.flatten())`` is the loss as is.
+scored, so ``F.cross_entropy(logits.flatten(0, 1), targets.flatten())`` is the loss as is.
 See ``docs/recall.md`` for the layouts in one place.
 
 Example:
     >>> import kleene
-    >>> task = kleene.tasks.get("mqar", vocab_size=256, input_seq_len=64, num_kv_pairs=4)
+    >>> task = kleene.tasks.get("mqar", vocab_size=256, length=64, num_kv_pairs=4)
     >>> batch = task.batch(2, seed=0)
-    >>> batch.tokens.shape, batch.labels["labels"].shape
+    >>> batch.tokens.shape, batch.labels["targets"].shape
     ((2, 64), (2, 64))
-    >>> int((batch.labels["labels"] != kleene.IGNORE_INDEX).sum(axis=1)[0])
+    >>> int((batch.labels["targets"] != kleene.IGNORE_INDEX).sum(axis=1)[0])
     4
 """
 
@@ -32,7 +32,7 @@ import numpy as np
 
 from . import _core
 from .batch import Batch, Vocabulary
-from .tasks import Param, Task, at_least, in_range, register
+from .tasks import ANSWERS, TARGETS, Label, Param, Task, at_least, in_range, item_label, register
 
 MAX_LENGTH = 1 << 24
 """Longest sequence the samplers accept."""
@@ -52,8 +52,8 @@ _DTYPE = Param(
 )
 
 
-def _length(name: str, default: int, doc: str) -> Param:
-    return Param(name, default, doc, int, in_range(1, MAX_LENGTH))
+def _length(default: int, doc: str, former: str | None = None) -> Param:
+    return Param("length", default, doc, int, in_range(1, MAX_LENGTH), former=former)
 
 
 def _frac_noise(default: float) -> Param:
@@ -98,7 +98,7 @@ class _RecallTask(Task):
             )
 
     def _labels(self, out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return {"labels": out["labels"]}
+        return {"targets": out["labels"]}
 
     def _generate(self, count: int, seed: int, start: int, threads: int | None) -> Batch:
         out = self._sampler.generate(
@@ -142,10 +142,11 @@ class Mqar(_RecallTask):
     """
 
     name = "mqar"
+    label_specs = (ANSWERS,)
     _core_name = "mqar"
     params = (
         Param("vocab_size", 8192, "vocabulary size V", int, in_range(4, MAX_VOCAB)),
-        _length("input_seq_len", 64, "sequence length L (even)"),
+        _length(64, "sequence length L (even)", former="input_seq_len"),
         Param("num_kv_pairs", 4, "key-value pairs K", int, at_least(1)),
         Param("num_passes", 1, "times the context is repeated", int, at_least(1)),
         Param("power_a", 0.01, "power-law exponent a of the query gaps", float, in_range(1e-9, 16)),
@@ -160,6 +161,7 @@ class Mqar(_RecallTask):
 
 class _MadRecall(_RecallTask):
     _core_name = "in_context_recall"
+    label_specs = (TARGETS,)
 
     @property
     def n_ordinary(self) -> int:
@@ -176,7 +178,14 @@ class _MadRecall(_RecallTask):
 def _recall_params(vocab: int, noise: int, frac: float) -> tuple[Param, ...]:
     return (
         Param("vocab_size", vocab, "vocabulary size V", int, in_range(2, MAX_VOCAB)),
-        Param("seq_len", 128, "MAD's sequence length L (even)", int, in_range(4, MAX_LENGTH)),
+        Param(
+            "length",
+            128,
+            "MAD's sequence length L (even)",
+            int,
+            in_range(4, MAX_LENGTH),
+            former="seq_len",
+        ),
         Param("multi_query", True, "label every repeated key (MAD's benchmark setting)", bool),
         _noise_vocab(noise),
         _frac_noise(frac),
@@ -250,10 +259,11 @@ class FuzzyInContextRecall(_RecallTask):
     """
 
     name = "fuzzy_in_context_recall"
+    label_specs = (TARGETS,)
     _core_name = "fuzzy_in_context_recall"
     params = (
         Param("vocab_size", 16, "vocabulary size V", int, in_range(3, 1 << 15)),
-        Param("seq_len", 128, "sequence length L", int, in_range(6, 1 << 20)),
+        Param("length", 128, "sequence length L", int, in_range(6, 1 << 20), former="seq_len"),
         Param("k_motif_size", 3, "largest key tuple", int, in_range(1, 4)),
         Param("v_motif_size", 3, "largest value tuple", int, in_range(1, 4)),
         Param("multi_query", True, "label every repeated key (MAD's benchmark setting)", bool),
@@ -280,7 +290,7 @@ class FuzzyInContextRecall(_RecallTask):
 def _copy_params(selective: bool) -> tuple[Param, ...]:
     return (
         Param("vocab_size", 16, "vocabulary size V", int, in_range(3, MAX_VOCAB)),
-        _length("seq_len", 256, "sequence length L"),
+        _length(256, "sequence length L", former="seq_len"),
         Param("num_tokens_to_copy", 16, "data tokens n", int, at_least(1)),
         _DTYPE,
     )
@@ -289,6 +299,7 @@ def _copy_params(selective: bool) -> tuple[Param, ...]:
 class _Copying(_RecallTask):
     _core_name = "copying"
     selective = False
+    label_specs = (ANSWERS,)
 
     @functools.cached_property
     def _core_params(self) -> dict[str, Any]:
@@ -330,14 +341,18 @@ class Copying(_Copying):
 class Compression(_RecallTask):
     """MAD's compression: ``L - 1`` uniform tokens from ``[0, V - 1 - noise)`` (each replaced
     by a uniform noise token ``[V - 1 - noise, V - 1)`` w.p. ``frac_noise``), then the
-    compression token ``V - 1``. Labels = the tokens themselves (MAD's autoencoding target,
-    decoded from the last position's encoding); a perfect model reconstructs all ``L``."""
+    compression token ``V - 1``. Label ``reconstruction [B, L]`` = the tokens themselves: MAD's
+    autoencoding target, a per-item sequence decoded from the last position's encoding (not a
+    per-position target); a perfect model reconstructs all ``L``."""
 
     name = "compression"
+    label_specs = (
+        item_label("reconstruction", "the whole sequence, decoded from the last position"),
+    )
     _core_name = "compression"
     params = (
         Param("vocab_size", 16, "vocabulary size V", int, in_range(3, MAX_VOCAB)),
-        Param("seq_len", 32, "sequence length L", int, in_range(2, MAX_LENGTH)),
+        Param("length", 32, "sequence length L", int, in_range(2, MAX_LENGTH), former="seq_len"),
         _noise_vocab(0),
         _frac_noise(0.0),
         _DTYPE,
@@ -347,6 +362,9 @@ class Compression(_RecallTask):
     def vocab(self) -> Vocabulary:
         v = self._params["vocab_size"]
         return _numbered(v, compress=v - 1)
+
+    def _labels(self, out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {"reconstruction": out["labels"]}
 
 
 @register
@@ -361,10 +379,13 @@ class Memorization(_RecallTask):
     """
 
     name = "memorization"
+    label_specs = (ANSWERS,)
     _core_name = "memorization"
     params = (
         Param("vocab_size", 256, "vocabulary size V", int, in_range(3, MAX_VOCAB)),
-        Param("seq_len", 32, "sequence length L (even)", int, in_range(2, MAX_LENGTH)),
+        Param(
+            "length", 32, "sequence length L (even)", int, in_range(2, MAX_LENGTH), former="seq_len"
+        ),
         _noise_vocab(0),
         _frac_noise(0.0),
         Param("map_seed", 12345, "seed of the fixed key-value map", int, in_range(0, 2**64 - 1)),
@@ -394,10 +415,18 @@ class InductionHeads(_RecallTask):
     """
 
     name = "induction_heads"
+    label_specs = (ANSWERS,)
     _core_name = "induction_heads"
     params = (
         Param("vocab_size", 20, "vocabulary V (H3: 20; Mamba: 16)", int, in_range(3, MAX_VOCAB)),
-        Param("seq_len", 30, "prefix length L (H3: 30; Mamba: 256)", int, in_range(3, MAX_LENGTH)),
+        Param(
+            "length",
+            30,
+            "prefix length L (H3: 30; Mamba: 256)",
+            int,
+            in_range(3, MAX_LENGTH),
+            former="seq_len",
+        ),
         Param(
             "targets",
             "answer",
@@ -414,7 +443,7 @@ class InductionHeads(_RecallTask):
         p = self._params
         return {
             "vocab_size": p["vocab_size"],
-            "seq_len": p["seq_len"],
+            "length": p["length"],
             "all_targets": p["targets"] == "next_token",
         }
 
@@ -439,10 +468,18 @@ class AssociativeRecall(_RecallTask):
     """
 
     name = "associative_recall"
+    label_specs = (ANSWERS,)
     _core_name = "associative_recall"
     params = (
         Param("vocab_size", 20, "vocabulary V (H3: 20 or 10)", int, in_range(4, MAX_VOCAB)),
-        Param("seq_len", 40, "context length L (H3: 40 or 20)", int, in_range(2, MAX_LENGTH)),
+        Param(
+            "length",
+            40,
+            "context length L (H3: 40 or 20)",
+            int,
+            in_range(2, MAX_LENGTH),
+            former="seq_len",
+        ),
         Param("allow_dot", False, "query keys that were not shown (answer '.')", bool),
         Param(
             "targets",
@@ -460,7 +497,7 @@ class AssociativeRecall(_RecallTask):
         p = self._params
         return {
             "vocab_size": p["vocab_size"],
-            "seq_len": p["seq_len"],
+            "length": p["length"],
             "allow_dot": p["allow_dot"],
             "all_targets": p["targets"] == "next_token",
         }
@@ -512,6 +549,14 @@ class BooleanFunctions(_RecallTask):
     """
 
     name = "boolean_functions"
+    label_specs = (
+        TARGETS,
+        item_label("y", "each point's shown label, -1 or +1 [B, n_points]"),
+        item_label("y_clean", "each point's noiseless label [B, n_points]"),
+        item_label("spec", "the function's specification [B, rows, n_dims]"),
+        item_label("bias", "the function's bias"),
+        item_label("x", "the points as -1/+1 vectors [B, n_points, n_dims]"),
+    )
     _core_name = "boolean_functions"
     params = (
         Param("function_class", "conjunction", "the function class", str, choices=BOOLEAN_CLASSES),
@@ -541,7 +586,7 @@ class BooleanFunctions(_RecallTask):
         shown = out["labels"].reshape(-1, m, n + 1)[:, :, n - 1]
         ints = out["ints"]
         return {
-            "labels": out["labels"],
+            "targets": out["labels"],
             "y": np.where(shown == 3, 1, -1).astype(np.int8),
             "y_clean": np.ascontiguousarray(ints[:, rows * n :]),
             "spec": np.ascontiguousarray(ints[:, : rows * n]).reshape(-1, rows, n),
@@ -573,6 +618,10 @@ class Gotu(_RecallTask):
     """
 
     name = "gotu"
+    label_specs = (
+        item_label("y", "the function's value at x"),
+        item_label("x", "the point as a -1/+1 vector [B, dims]"),
+    )
     _core_name = "gotu"
     params = (
         Param("dims", 15, "dimension d", int, in_range(1, 4096)),
@@ -645,17 +694,21 @@ class BinarySequences(_RecallTask):
     ``["001", "101", "100", "110"]``; with ``random_phase`` a uniform phase), or, when
     ``patterns`` is None, a uniform pattern of length ``period``; repeated over ``length``.
 
-    Tokens ``[B, T]`` (0/1). Label ``p_one [B, T]`` (float32): the Bayes-optimal probability
-    that token ``t`` is 1 given tokens ``< t`` (fixed ``p``: ``p``; random ``p``: Laplace's
-    rule; periodic: the share of consistent concepts and phases continuing with 1).
+    Tokens ``[B, T]`` (0/1). Label ``p_one [B, T]`` (float32, output-aligned): the
+    Bayes-optimal probability that token ``t + 1`` is 1 given tokens ``..=t`` (fixed ``p``:
+    ``p``; random ``p``: Laplace's rule; periodic: the share of consistent concepts and phases
+    continuing with 1); the last position predicts the token after the sequence.
     :func:`bayes_accuracy` gives the expected next-token accuracy of a perfect model.
     """
 
     name = "binary_sequences"
+    label_specs = (
+        Label("p_one", "next", "probability", "Bayes-optimal P(tokens[:, t+1] = 1 | ..t)"),
+    )
     _core_name = "binary_sequences"
     params = (
         Param("kind", "bernoulli", "bernoulli or periodic", str, choices=("bernoulli", "periodic")),
-        _length("length", 40, "sequence length T"),
+        _length(40, "sequence length T"),
         Param("p", 0.5, "P(1) of the Bernoulli flips", float, in_range(0.0, 1.0)),
         Param("random_p", False, "draw p ~ U(0, 1) per sequence", bool),
         Param("patterns", None, "periodic concepts as 0/1 strings", (list, tuple), _patterns_check),
@@ -687,6 +740,7 @@ class BinarySequences(_RecallTask):
 
 def bayes_accuracy(batch: Batch) -> float:
     """Expected next-token accuracy of the Bayes-optimal predictor on a ``binary_sequences``
-    batch: the mean of ``max(p_one, 1 - p_one)`` over all positions."""
-    p = batch.labels["p_one"].astype(np.float64)
+    batch: the mean of ``max(p_one, 1 - p_one)`` over positions ``0 .. T - 2`` (those whose
+    next token is in the batch)."""
+    p = batch.labels["p_one"][:, :-1].astype(np.float64)
     return float(np.maximum(p, 1 - p).mean())

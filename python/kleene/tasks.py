@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -33,7 +34,9 @@ class Param:
     """One task parameter: its default, type, documentation and check.
 
     ``affects_data`` False marks parameters that only choose what is returned (labels, dtype):
-    they are left out of the hash that keys the random stream.
+    they are left out of the hash that keys the random stream. ``former`` is the parameter's
+    previous name: still accepted (with a DeprecationWarning) and kept in that hash, so the
+    rename leaves every stream's bytes unchanged.
     """
 
     name: str
@@ -43,6 +46,7 @@ class Param:
     check: Callable[[Any], str | None] | None = None
     choices: Sequence[Any] | None = None
     affects_data: bool = True
+    former: str | None = None
 
     def convert(self, value: Any) -> Any:
         """Converts and checks a user value; raises ValueError/TypeError naming the parameter."""
@@ -70,6 +74,72 @@ def _kind_names(kinds: tuple[type, ...]) -> str:
     return " or ".join(k.__name__ for k in kinds)
 
 
+CONVENTION = (
+    "Labels are output-aligned: position t of a label is what a causal model's output at t "
+    "(having read tokens[:, :t+1]) is scored against, so logits = model(tokens) compares with "
+    "every label as is, with no shift."
+)
+"""The label convention in one sentence (``docs/labels.md`` gives the reasoning)."""
+
+ALIGNMENTS = {
+    "next": "position t: what the output at t (having read tokens[:, :t+1]) should predict",
+    "prefix": "position t: a property of tokens[:, :t+1] (the output at t should report it)",
+    "token": "position t: an annotation of tokens[:, t] itself (e.g. its parse), not a target",
+    "item": "one value per item (no position axis aligned with tokens)",
+}
+"""How a label lines up with ``tokens``: the one convention every task follows."""
+
+LABEL_KINDS = {
+    "next_token": "int ids, -100 where unscored; wherever scored, equal to tokens[:, t+1]",
+    "answer": "int ids, -100 where unscored; the answer to emit at t (not always in tokens)",
+    "distribution": "float [.., V]: the distribution of tokens[:, t+1] (of the next symbol of "
+    "the string being read, where a separator may come instead)",
+    "support": "0/1 [.., V]: 1 where the symbol may be tokens[:, t+1] (as for distribution)",
+    "probability": "float: the probability that tokens[:, t+1] is 1",
+    "mask": "bool, aligned with the targets: the positions a task's metric scores",
+    "value": "any other array",
+}
+"""What a label holds; the contract test checks each kind mechanically."""
+
+
+@dataclass(frozen=True)
+class Label:
+    """One label array a task can return: its name, alignment, kind and meaning."""
+
+    name: str
+    align: str
+    kind: str
+    doc: str
+
+    def __post_init__(self) -> None:
+        if self.align not in ALIGNMENTS or self.kind not in LABEL_KINDS:
+            raise ValueError(f"label {self.name!r}: unknown align or kind")
+
+    def describe(self) -> str:
+        """One line: name, alignment, meaning."""
+        return f"{self.name} ({self.align}-aligned {self.kind}): {self.doc}"
+
+
+TARGETS = Label(
+    "targets", "next", "next_token", "tokens[:, t+1] where the task scores it, -100 elsewhere"
+)
+"""The next-token target of language-model tasks (loss: cross-entropy on ``logits[:, t]``)."""
+
+ANSWERS = Label(
+    "targets",
+    "next",
+    "answer",
+    "the token to emit after reading tokens[:, :t+1] (an answer that need not appear in "
+    "tokens), -100 where nothing is scored",
+)
+"""The target of recall and copying tasks, whose answers are not always in the stream."""
+
+
+def item_label(name: str, doc: str) -> Label:
+    """A per-item label (no position axis aligned with tokens)."""
+    return Label(name, "item", "value", doc)
+
+
 def at_least(low: float) -> Callable[[Any], str | None]:
     """A check that a number is >= ``low``."""
     return lambda v: None if v >= low else f"must be >= {low}"
@@ -86,8 +156,11 @@ class Task:
 
     name: ClassVar[str] = ""
     params: ClassVar[tuple[Param, ...]] = ()
+    label_specs: ClassVar[tuple[Label, ...]] = ()
+    """Every label the task can return (see :data:`ALIGNMENTS` and :data:`LABEL_KINDS`)."""
 
     def __init__(self, **params: Any) -> None:
+        params = self._accept_former_names(params)
         spec = {p.name: p for p in self.params}
         unknown = sorted(set(params) - set(spec))
         if unknown:
@@ -101,6 +174,22 @@ class Task:
             for name, p in spec.items()
         }
         self._check()
+
+    @classmethod
+    def _accept_former_names(cls, params: dict[str, Any]) -> dict[str, Any]:
+        params = dict(params)
+        for p in cls.params:
+            if p.former is None or p.former not in params:
+                continue
+            if p.name in params:
+                raise ValueError(f"give `{p.name}` or its former name `{p.former}`, not both")
+            warnings.warn(
+                f"task {cls.name!r}: parameter `{p.former}` is now `{p.name}`",
+                DeprecationWarning,
+                stacklevel=4,
+            )
+            params[p.name] = params.pop(p.former)
+        return params
 
     # -- what subclasses provide ------------------------------------------------------------
     def _check(self) -> None:
@@ -142,7 +231,9 @@ class Task:
         """The 64-bit value that keys the random stream: a hash of the data-affecting
         parameters only, so asking for other labels or dtypes leaves the data unchanged."""
         data = {"task": self.name}
-        data.update({p.name: self._params[p.name] for p in self.params if p.affects_data})
+        data.update(
+            {p.former or p.name: self._params[p.name] for p in self.params if p.affects_data}
+        )
         text = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
 
@@ -198,9 +289,22 @@ _REGISTRY: dict[str, type[Task]] = {}
 
 
 def register(cls: type[Task]) -> type[Task]:
-    """Class decorator adding a task to the registry under ``cls.name``."""
+    """Class decorator adding a task to the registry under ``cls.name``; appends the labels
+    and their alignment to the class docstring, so ``help(task)`` shows them."""
     if not cls.name:
         raise ValueError("a task class needs a name")
+    if cls.label_specs and "Label alignment" not in (cls.__doc__ or ""):
+        lines = [f"    - {label.describe()}" for label in cls.label_specs]
+        cls.__doc__ = "\n".join(
+            [
+                (cls.__doc__ or "").rstrip(),
+                "",
+                "    Label alignment:",
+                *lines,
+                "",
+                f"    {CONVENTION}",
+            ]
+        )
     if cls.name in _REGISTRY and _REGISTRY[cls.name] is not cls:
         raise ValueError(f"task {cls.name!r} is already registered")
     _REGISTRY[cls.name] = cls
@@ -221,9 +325,3 @@ def get(name: str, **params: Any) -> Task:
     if name not in _REGISTRY:
         raise ValueError(f"unknown task {name!r}; valid tasks: {', '.join(names())}")
     return _REGISTRY[name](**params)
-
-
-def describe(name: str) -> list[Param]:
-    """The parameters of task ``name``."""
-    get(name)  # validates the name
-    return list(_REGISTRY[name].params)

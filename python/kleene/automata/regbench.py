@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import _core
 from ..batch import IGNORE_INDEX, Batch, Vocabulary
-from ..tasks import Param, Task, in_range, register
+from ..tasks import TARGETS, Label, Param, Task, in_range, item_label, register
 from .dfa import DFA
 
 LABEL_NAMES = ("targets", "states", "valid_next", "next_probs")
@@ -59,6 +59,13 @@ class Regbench(Task):
     """REGBENCH in-context language learning episodes (the paper's sizes by default)."""
 
     name = "regbench"
+    label_specs = (
+        item_label("dfa_index", "which automaton of the pool generated the item"),
+        TARGETS,
+        Label("states", "prefix", "value", "the automaton's state after tokens[:, :t+1]"),
+        Label("valid_next", "next", "support", "1 where the symbol may be tokens[:, t+1]"),
+        Label("next_probs", "next", "distribution", "the generator's law of tokens[:, t+1]"),
+    )
     params = (
         Param("split", "train", "which pool: train or test", str, choices=("train", "test")),
         Param("num_train_dfas", 5000, "automata in the train pool", int, in_range(1, 1 << 20)),

@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import _core
 from ..batch import IGNORE_INDEX, Batch, Vocabulary
-from ..tasks import Param, Task, in_range, register
+from ..tasks import TARGETS, Label, Param, Task, in_range, item_label, register
 from . import languages
 from .dfa import DFA
 
@@ -118,6 +118,11 @@ class _AutomatonTask(Task):
 
 class _ClassifyTask(_AutomatonTask):
     """``label [B]`` and ``label_trace [B, T]`` from a class per automaton state."""
+
+    label_specs = (
+        item_label("label", "the class of the whole string"),
+        Label("label_trace", "prefix", "value", "the class of tokens[:, :t+1]; -100 past the end"),
+    )
 
     @functools.cached_property
     def classes(self) -> np.ndarray:  # pragma: no cover - abstract
@@ -243,6 +248,11 @@ class Tomita(_AutomatonTask):
     """
 
     name = "tomita"
+    label_specs = (
+        Label("valid_next", "next", "support", "1 where the symbol may be tokens[:, t+1]"),
+        Label("prefix_accept", "prefix", "value", "whether tokens[:, :t+1] is in the language"),
+        item_label("label", "whether the whole string is in the language (mode='classify')"),
+    )
     params = (
         Param("index", 1, "grammar number 1..7", int, in_range(1, 7)),
         *_length_params(0, 50),
@@ -283,6 +293,10 @@ class FlipFlop(_AutomatonTask):
     follows (the only supervised positions), else -100. Also ``valid_next``."""
 
     name = "flip_flop"
+    label_specs = (
+        Label("valid_next", "next", "support", "1 where the symbol may be tokens[:, t+1]"),
+        TARGETS,
+    )
     method = "walk"
     params = (
         Param("length", 256, "instruction/bit pairs per sequence", int, in_range(1, 1 << 15)),
@@ -339,6 +353,10 @@ class DyckBounded(Task):
     end) and ``depth [B, T]`` (the depth after the prefix; -100 past the end)."""
 
     name = "dyck_bounded"
+    label_specs = (
+        Label("valid_next", "next", "support", "1 where the symbol may be tokens[:, t+1]"),
+        Label("depth", "prefix", "value", "open brackets after tokens[:, :t+1]"),
+    )
     params = (
         Param("k", 2, "bracket types", int, in_range(1, 64)),
         Param("m", 4, "maximal depth", int, in_range(1, 64)),

@@ -17,8 +17,9 @@ entropy" is 0.5..0.5), advanced ``warmup`` generations (the input) and ``horizon
 target). ``format="bytes"``: LifeGPT's text ``@PredictNextState<input bits> [target bits]$``
 as byte tokens (vocabulary of 256 bytes, 2071 tokens for 32x32); ``format="grid"``: input cells,
 a separator ``>`` and target cells (vocabulary ``0`` ``1`` ``>``). Labels: ``input``, ``target``
-``[B, size, size]`` uint8, ``density`` ``[B]``, and ``lm_labels`` ``[B, T]`` (the tokens with
-everything before the target masked by ``-100``).
+``[B, size, size]`` uint8, ``density`` ``[B]``, and ``targets`` ``[B, T]`` (output-aligned:
+``targets[:, t]`` is ``tokens[:, t + 1]`` where that token is a target cell or text after the
+input, ``-100`` elsewhere; formerly ``lm_labels``, one position later).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import numpy as np
 
 from .. import _core
 from ..batch import IGNORE_INDEX, Batch, Vocabulary
-from ..tasks import Param, Task, in_range, register
+from ..tasks import TARGETS, Param, Task, in_range, item_label, register
 from .eca import BOUNDARIES
 from .life import LIFE_BOUNDARIES
 
@@ -47,6 +48,12 @@ class EcaTask(Task):
     Chaos" (see the module docstring)."""
 
     name = "eca"
+    label_specs = (
+        item_label("states", "the window's rows [B, seq_length, sample_width]"),
+        item_label("t0", "the window's first generation"),
+        item_label("col0", "the window's first column"),
+        item_label("trajectory", "which trajectory the window comes from"),
+    )
     params = (
         Param("rule", 110, "Wolfram code 0..255", int, in_range(0, 255)),
         Param("width", 1000, "width of the simulated row", int, in_range(1, MAX_CELLS)),
@@ -137,6 +144,12 @@ class LifeTask(Task):
     """(t, t + k) pairs of Life-like grids in LifeGPT's formats (see the module docstring)."""
 
     name = "life"
+    label_specs = (
+        item_label("input", "the input grid [B, size, size]"),
+        item_label("target", "the grid `horizon` generations later [B, size, size]"),
+        item_label("density", "the initial density"),
+        TARGETS,
+    )
     params = (
         Param("rule", "B3/S23", "Life-like rule in B/S notation", str),
         Param("size", 32, "grid side N", int, in_range(1, 4096)),
@@ -186,12 +199,12 @@ class LifeTask(Task):
             tokens = np.concatenate([x.reshape(count, -1), sep, y.reshape(count, -1)], axis=1)
             prompt = n2 + 1
         tokens = tokens.astype(self._params["dtype"])
-        lm_labels = tokens.astype(np.int64)
-        lm_labels[:, :prompt] = IGNORE_INDEX
+        targets = np.full(tokens.shape, IGNORE_INDEX, dtype=np.int64)
+        targets[:, prompt - 1 : -1] = tokens[:, prompt:]  # position t predicts token t + 1
         return Batch(
             tokens=tokens,
             lengths=np.full(count, tokens.shape[1], dtype=np.int64),
             indices=np.arange(start, start + count, dtype=np.int64),
-            labels={**out, "lm_labels": lm_labels},
+            labels={**out, "targets": targets},
             vocab=self.vocab,
         )

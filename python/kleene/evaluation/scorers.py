@@ -2,11 +2,9 @@
 metrics, vectorised over the batch.
 
 Alignment (every scorer): the model's output at position ``t`` has read ``tokens[:, :t+1]`` and
-predicts ``tokens[:, t+1]`` (or, for classification traces, the class of that prefix). Labels
-the tasks store at the predicted token's own position (markov ``bayes``/``true_probs``, the
-DeepMind ``targets``/``accuracy_mask``, life ``lm_labels``) are shifted here; labels already
-stored at the output position (regbench ``targets``, ``valid_next``, ``label_trace``, the recall
-``labels``) are used as they are.
+predicts ``tokens[:, t+1]`` (or, for classification traces, the class of that prefix). Every
+task stores its labels at that output position (the convention of ``kleene.tasks.ALIGNMENTS``),
+so the scorers use them as they are.
 """
 
 from __future__ import annotations
@@ -145,13 +143,6 @@ def next_token_view(batch: Batch) -> tuple[np.ndarray, np.ndarray]:
     return nxt, (t + 1) < batch.lengths[:, None]
 
 
-def shift_left(label: np.ndarray, fill: Any) -> np.ndarray:
-    """Moves a label stored at the predicted token's position to the output position."""
-    out = np.full(label.shape, fill, dtype=label.dtype)
-    out[:, :-1] = label[:, 1:]
-    return out
-
-
 def gather(logp: np.ndarray, ids: np.ndarray) -> np.ndarray:
     """``logp[b, t, ids[b, t]]``; 0 where the id is outside the vocabulary (-100 on positions
     that are not scored)."""
@@ -212,8 +203,8 @@ class MarkovScorer(Scorer):
 
     def update(self, batch: Batch, logp: np.ndarray) -> None:
         nxt, mask = next_token_view(batch)
-        bayes = shift_left(batch.labels["bayes"], 1.0).astype(np.float64)
-        true = shift_left(batch.labels["true_probs"], 1.0).astype(np.float64)
+        bayes = batch.labels["bayes"].astype(np.float64)
+        true = batch.labels["true_probs"].astype(np.float64)
         ce = -gather(logp, nxt)
         log_bayes = safe_log(bayes)
         bce = -gather(log_bayes, nxt)
@@ -416,8 +407,8 @@ class Seq2SeqScorer(Scorer):
     )
 
     def update(self, batch: Batch, logp: np.ndarray) -> None:
-        targets = shift_left(batch.labels["targets"], IGNORE_INDEX)
-        mask = shift_left(batch.labels["accuracy_mask"], False)
+        targets = batch.labels["targets"]
+        mask = batch.labels["accuracy_mask"]
         correct = logp.argmax(-1) == targets
         self._add("position_accuracy", correct.astype(np.float64), mask)
         whole = (correct | ~mask).all(-1)
@@ -512,7 +503,9 @@ class ValidNextScorer(Scorer):
 
 
 class LabelScorer(Scorer):
-    """Recall and in-context function tasks: accuracy on the labelled positions."""
+    """Recall and in-context function tasks: accuracy on the labelled positions (``targets``;
+    for ``compression``, the model's output is its reconstruction of the whole sequence, MAD's
+    decoding of the last position, scored against ``reconstruction``)."""
 
     position_curves = ("accuracy",)
     metrics = (
@@ -531,7 +524,8 @@ class LabelScorer(Scorer):
     )
 
     def update(self, batch: Batch, logp: np.ndarray) -> None:
-        labels = batch.labels["labels"]
+        name = "reconstruction" if self.task.name == "compression" else "targets"
+        labels = batch.labels[name]
         mask = labels != IGNORE_INDEX
         correct = logp.argmax(-1) == labels
         self._add("accuracy", correct.astype(np.float64), mask)
@@ -570,7 +564,7 @@ class CellScorer(Scorer):
             width = self.task.sample_width
             t = np.arange(batch.tokens.shape[1])[None, :]
             return nxt, mask & (t + 1 >= width)
-        labels = shift_left(batch.labels["lm_labels"], IGNORE_INDEX)
+        labels = batch.labels["targets"]
         cell_ids = [self.task.vocab.id_of("0"), self.task.vocab.id_of("1")]
         return labels, np.isin(labels, cell_ids)
 

@@ -35,7 +35,7 @@ import numpy as np
 
 from .. import _core
 from ..batch import Batch, Vocabulary
-from ..tasks import Param, Task, in_range, register
+from ..tasks import Label, Param, Task, in_range, item_label, register
 
 CFG3_PRESETS = ("cfg3b", "cfg3i", "cfg3h", "cfg3g", "cfg3f", "cfg3e1", "cfg3e2", "cfg3j", "cfg3k")
 """Names of the nine cfg3 configurations of "Physics of Language Models, Part 1"."""
@@ -569,6 +569,10 @@ class Cfg3(Task):
     """
 
     name = "cfg3"
+    label_specs = (
+        Label("ancestors", "token", "value", "the parse's ancestor symbols of tokens[:, t]"),
+        Label("spans", "token", "value", "the index of each such ancestor's span in its level"),
+    )
     params = (
         Param("grammar", "cfg3f", "one of the paper's nine grammars", str, choices=CFG3_PRESETS),
         Param("path", None, "official cfg3 JSON file (overrides grammar)", str),
@@ -692,6 +696,10 @@ class Dyck(Task):
     """
 
     name = "dyck"
+    label_specs = (
+        Label("depth", "prefix", "value", "open brackets after tokens[:, :t+1]"),
+        item_label("max_depth", "the string's largest depth"),
+    )
     params = (
         Param("k", 2, "number of bracket types", int, in_range(1, 64)),
         Param(

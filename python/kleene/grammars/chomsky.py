@@ -4,11 +4,13 @@ suite's exact input/output definitions, sampled in Rust (``kleene._core.ChomskyS
 
 Every item is one sequence ``input, SEP, output`` in ``tokens [B, T]`` (padded with the
 task's pad id; ``T = length + 1 + output length at length``), with ``labels["targets"] [B, T]``
-holding the output tokens at their own positions and -100 elsewhere (shift by one for
-next-token training), and ``labels["accuracy_mask"] [B, T]`` marking the output positions the
-suite scores (for binary addition, multiplication and stack manipulation: up to the
-terminator). The input length is ``length``, or uniform in ``[min_length, length]`` per item
-when ``min_length`` is set (the paper trains on lengths 1..40).
+output-aligned like every kleene label: ``targets[:, t]`` is the token to emit after reading
+``tokens[:, :t + 1]``, i.e. output token ``j`` sits at SEP's position plus ``j`` (one before
+its own position in ``tokens``), -100 elsewhere; ``logits = model(tokens)`` compares with it
+unshifted. ``labels["accuracy_mask"] [B, T]`` marks the positions the suite scores (for
+binary addition, multiplication and stack manipulation: up to the terminator). The input
+length is ``length``, or uniform in ``[min_length, length]`` per item when ``min_length`` is
+set (the paper trains on lengths 1..40).
 
 Unlike the original code (global ``np.random`` / ``random`` for several of these tasks), each
 item draws from its own generator keyed by (seed, configuration, index), so batches do not
@@ -34,7 +36,7 @@ import numpy as np
 
 from .. import _core
 from ..batch import Batch, Vocabulary
-from ..tasks import Param, Task, in_range, register
+from ..tasks import TARGETS, Label, Param, Task, in_range, register
 
 MAX_LENGTH = 4096
 """Longest input the tasks accept."""
@@ -48,6 +50,10 @@ class _Seq2Seq(Task):
     """Shared declaration: subclasses set the name and alphabet; Rust samples the rows."""
 
     symbols: ClassVar[tuple[str, ...]] = ("0", "1")
+    label_specs = (
+        TARGETS,
+        Label("accuracy_mask", "next", "mask", "the target positions the suite scores"),
+    )
     params = (
         Param(
             "length", 16, "input length (the maximum when min_length is set)", int, _length_check

@@ -4,10 +4,12 @@
 //! definitions.
 //!
 //! Every item is one row `input, SEP, output` padded with the pad id to
-//! `T = length + 1 + output length at length`; `labels` hold the output tokens at their own
-//! positions (`-100` elsewhere) and `ints` (one per position) mark the output positions the
-//! suite scores (for binary addition, multiplication and stack manipulation: up to the
-//! terminator). The input length is `length`, or uniform in `[min_length, length]`.
+//! `T = length + 1 + output length at length`. Labels are output-aligned: `labels[t]` is the
+//! token the model must emit after reading `tokens[..=t]`, so the output tokens sit one
+//! position early (from SEP's position on; `-100` elsewhere), and `ints` (one per position)
+//! mark the positions the suite scores (for binary addition, multiplication and stack
+//! manipulation: up to the terminator). The input length is `length`, or uniform in
+//! `[min_length, length]`.
 
 use crate::error::{ensure, KleeneError, Result};
 use crate::sampler::{Dice, Row, RowSampler, RowShape, Scratch};
@@ -169,12 +171,12 @@ impl RowSampler for ChomskyConfig {
         rest[0] = self.sep();
         let out = &mut rest[1..];
         let (out_len, scored) = self.example(dice, scratch, input, out);
-        let o = n + 1;
-        for (dst, &x) in row.labels[o..o + out_len].iter_mut().zip(out.iter()) {
+        // Output token `j` sits at `n + 1 + j` and is predicted at `n + j` (SEP is at `n`).
+        for (dst, &x) in row.labels[n..n + out_len].iter_mut().zip(out.iter()) {
             *dst = x as i64;
         }
-        row.ints[o..o + scored].fill(1);
-        *row.length = o + out_len;
+        row.ints[n..n + scored].fill(1);
+        *row.length = n + 1 + out_len;
     }
 }
 

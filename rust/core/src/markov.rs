@@ -50,7 +50,8 @@ pub struct MarkovLabels {
     pub true_probs: bool,
 }
 
-/// A generated batch: `tokens [B, T]`, optional `bayes [B, T, V]` and `true_probs [B, T, V]`.
+/// A generated batch: `tokens [B, T]`, optional `bayes [B, T, V]` and `true_probs [B, T, V]`
+/// (output-aligned: row `t` is the distribution of token `t + 1` given tokens `..=t`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct MarkovBatch<T> {
     pub tokens: Vec<T>,
@@ -433,7 +434,8 @@ fn sample_sequence<T: TokenId>(
     let (v, k, len) = (cfg.vocab_size, cfg.order, cfg.length);
     let mut draws = U32Draws::new(rng);
     let mut history: Vec<u32> = Vec::with_capacity(k);
-    // The first `order` symbols are uniform.
+    // The first `order` symbols are uniform, so each predicts a uniform successor; the label
+    // of position `k - 1` is rewritten once the first chain is drawn.
     for t in 0..k.min(len) {
         let x = draws.rng_mut().random_range(0..v as u32);
         history.push(x);
@@ -445,12 +447,20 @@ fn sample_sequence<T: TokenId>(
     let mut chain = fixed
         .cloned()
         .unwrap_or_else(|| Chain::zeros(cfg.num_states(), v));
+    let labelled = out.bayes.is_some() || out.true_probs.is_some();
     let needs_counts = out.bayes.is_some();
     let mut counts = Counts {
         by_symbol: vec![0; if needs_counts { chain.cum.len() } else { 0 }],
         total: vec![0; if needs_counts { cfg.num_states() } else { 0 }],
     };
-    for range in segments(cfg, k) {
+    // Labels are output-aligned: position `t` holds the distribution of token `t + 1`. Where a
+    // new chain starts at `s`, position `s - 1` is written from the new chain; a chain that
+    // would start right after the sequence is drawn too, so the last position is exact.
+    let mut starts = segments(cfg, k).map(Some).collect::<Vec<_>>();
+    if labelled && len > 0 && starts_chain(cfg, k, len) {
+        starts.push(None);
+    }
+    for range in starts {
         if fixed.is_none() {
             chain.redraw(cfg.alpha, v, draws.rng_mut());
         }
@@ -465,12 +475,22 @@ fn sample_sequence<T: TokenId>(
             known_chain: fixed.is_some(),
             inv_totals,
         };
-        state = if needs_counts || out.true_probs.is_some() {
+        let first = range.as_ref().map_or(len, |r| r.start);
+        if labelled && first > 0 {
+            ctx.write_labels(&mut out, &counts, state, first - 1);
+        }
+        let Some(range) = range else { break };
+        state = if labelled {
             ctx.run_labelled(&mut draws, &mut out, &mut counts, state, range)
         } else {
             ctx.run_plain(&mut draws, out.tokens, state, range)
         };
     }
+}
+
+/// Whether a chain starts at position `t` (the first after the uniform prefix, or a switch).
+fn starts_chain(cfg: &MarkovConfig, k: usize, t: usize) -> bool {
+    t == k || (t > k && cfg.switch_every > 0 && t.is_multiple_of(cfg.switch_every))
 }
 
 fn fill_uniform<T>(out: &mut RowOut<'_, T>, t: usize, v: usize) {
@@ -531,31 +551,7 @@ impl Segment<'_> {
         range: std::ops::Range<usize>,
     ) -> usize {
         let v = self.v;
-        let row_of = |s: usize| s * v..(s + 1) * v;
         for t in range {
-            let here = t * v..(t + 1) * v;
-            if let (Some(b), true) = (out.bayes.as_deref_mut(), self.known_chain) {
-                // A known chain is its own Bayes-optimal predictor.
-                for (dst, &p) in b[here.clone()]
-                    .iter_mut()
-                    .zip(&self.chain.probs[row_of(state)])
-                {
-                    *dst = p as f32;
-                }
-            } else if let Some(b) = out.bayes.as_deref_mut() {
-                let inv = self.inv_totals[counts.total[state] as usize];
-                for (dst, &n) in b[here.clone()]
-                    .iter_mut()
-                    .zip(&counts.by_symbol[row_of(state)])
-                {
-                    *dst = ((n as f64 + self.alpha) * inv) as f32;
-                }
-            }
-            if let Some(tp) = out.true_probs.as_deref_mut() {
-                for (dst, &p) in tp[here].iter_mut().zip(&self.chain.probs[row_of(state)]) {
-                    *dst = p as f32;
-                }
-            }
             let x = self.chain.sample(state, v, draws.next_u32());
             if !counts.total.is_empty() {
                 counts.by_symbol[state * v + x as usize] += 1;
@@ -563,8 +559,33 @@ impl Segment<'_> {
             }
             state = self.next_state(out.tokens, state, t, x);
             out.tokens[t] = T::from_id(x);
+            self.write_labels(out, counts, state, t);
         }
         state
+    }
+
+    /// Position `t`'s labels: the distribution of the token after context `state`.
+    fn write_labels<T>(&self, out: &mut RowOut<'_, T>, counts: &Counts, state: usize, t: usize) {
+        let v = self.v;
+        let here = t * v..(t + 1) * v;
+        let chain_row = &self.chain.probs[state * v..(state + 1) * v];
+        if let (Some(b), true) = (out.bayes.as_deref_mut(), self.known_chain) {
+            // A known chain is its own Bayes-optimal predictor.
+            for (dst, &p) in b[here.clone()].iter_mut().zip(chain_row) {
+                *dst = p as f32;
+            }
+        } else if let Some(b) = out.bayes.as_deref_mut() {
+            let inv = self.inv_totals[counts.total[state] as usize];
+            let seen = &counts.by_symbol[state * v..(state + 1) * v];
+            for (dst, &n) in b[here.clone()].iter_mut().zip(seen) {
+                *dst = ((n as f64 + self.alpha) * inv) as f32;
+            }
+        }
+        if let Some(tp) = out.true_probs.as_deref_mut() {
+            for (dst, &p) in tp[here].iter_mut().zip(chain_row) {
+                *dst = p as f32;
+            }
+        }
     }
 }
 

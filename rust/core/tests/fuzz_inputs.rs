@@ -151,16 +151,16 @@ proptest! {
     #[test]
     fn copying_configs_never_panic(
         vocab_size in prop_oneof![0usize..40, Just(usize::MAX)],
-        seq_len in prop_oneof![0usize..80, Just(usize::MAX), Just(1usize << 40)],
+        length in prop_oneof![0usize..80, Just(usize::MAX), Just(1usize << 40)],
         n in prop_oneof![0usize..40, Just(usize::MAX), Just(1usize << 63), Just(usize::MAX / 2)],
         selective in any::<bool>(),
     ) {
-        let cfg = CopyingConfig { vocab_size, seq_len, num_tokens_to_copy: n, selective };
+        let cfg = CopyingConfig { vocab_size, length, num_tokens_to_copy: n, selective };
         if cfg.validate().is_ok() {
             let b: kleene_core::Result<SeqBatch<i32>> =
                 generate(&cfg, StreamKey::new(1, 2), 0, 2, Some(1));
             if let Ok(b) = b {
-                prop_assert_eq!(b.tokens.len(), 2 * seq_len);
+                prop_assert_eq!(b.tokens.len(), 2 * length);
             }
         }
     }
@@ -250,7 +250,7 @@ fn regression_corpus() {
         for selective in [false, true] {
             let cfg = CopyingConfig {
                 vocab_size: 16,
-                seq_len: 256,
+                length: 256,
                 num_tokens_to_copy: n,
                 selective,
             };

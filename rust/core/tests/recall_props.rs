@@ -34,7 +34,7 @@ proptest! {
         let l = 2 * k * (passes + 1) + 2 * extra;
         let cfg = MqarConfig {
             vocab_size: l + 1 + 4 * k,
-            input_seq_len: l,
+            length: l,
             num_kv_pairs: k,
             num_passes: passes,
             power_a: 0.01,
@@ -47,7 +47,7 @@ proptest! {
     fn recall_is_thread_invariant(v in 4usize..40, half in 2usize..40, multi in any::<bool>(), seed in any::<u64>()) {
         let cfg = RecallConfig {
             vocab_size: v,
-            seq_len: 2 * half,
+            length: 2 * half,
             multi_query: multi,
             noise_vocab_size: 1,
             frac_noise: 0.3,
@@ -62,7 +62,7 @@ proptest! {
     fn fuzzy_recall_is_thread_invariant(v in 6usize..30, l in 10usize..80, km in 1usize..4, vm in 1usize..4, multi in any::<bool>(), test in any::<bool>(), seed in any::<u64>()) {
         let cfg = FuzzyConfig {
             vocab_size: v,
-            seq_len: l,
+            length: l,
             k_motif_size: km,
             v_motif_size: vm,
             multi_query: multi,
@@ -79,7 +79,7 @@ proptest! {
     fn copying_is_thread_invariant(n in 1usize..10, extra in 1usize..30, selective in any::<bool>(), seed in any::<u64>()) {
         let cfg = CopyingConfig {
             vocab_size: 5,
-            seq_len: 2 * n + 1 + extra,
+            length: 2 * n + 1 + extra,
             num_tokens_to_copy: n,
             selective,
         };

@@ -123,7 +123,7 @@ fn choice<T>(name: &str, value: &str, parse: impl Fn(&str) -> Option<T>) -> PyRe
 fn memorization_config(p: &Bound<'_, PyDict>) -> PyResult<MemorizationConfig> {
     Ok(MemorizationConfig {
         vocab_size: get(p, "vocab_size")?,
-        seq_len: get(p, "seq_len")?,
+        length: get(p, "length")?,
         noise_vocab_size: get(p, "noise_vocab_size")?,
         frac_noise: get(p, "frac_noise")?,
         map_seed: get(p, "map_seed")?,
@@ -136,7 +136,7 @@ fn build(task: &str, p: &Bound<'_, PyDict>) -> PyResult<AnySampler> {
         "mqar" => AnySampler::Mqar(
             Mqar::new(MqarConfig {
                 vocab_size: get(p, "vocab_size")?,
-                input_seq_len: get(p, "input_seq_len")?,
+                length: get(p, "length")?,
                 num_kv_pairs: get(p, "num_kv_pairs")?,
                 num_passes: get(p, "num_passes")?,
                 power_a: get(p, "power_a")?,
@@ -148,7 +148,7 @@ fn build(task: &str, p: &Bound<'_, PyDict>) -> PyResult<AnySampler> {
             let targets: String = get(p, "targets")?;
             let cfg = RecallConfig {
                 vocab_size: get(p, "vocab_size")?,
-                seq_len: get(p, "seq_len")?,
+                length: get(p, "length")?,
                 multi_query: get(p, "multi_query")?,
                 noise_vocab_size: get(p, "noise_vocab_size")?,
                 frac_noise: get(p, "frac_noise")?,
@@ -165,7 +165,7 @@ fn build(task: &str, p: &Bound<'_, PyDict>) -> PyResult<AnySampler> {
             let split: String = get(p, "split")?;
             let cfg = FuzzyConfig {
                 vocab_size: get(p, "vocab_size")?,
-                seq_len: get(p, "seq_len")?,
+                length: get(p, "length")?,
                 k_motif_size: get(p, "k_motif_size")?,
                 v_motif_size: get(p, "v_motif_size")?,
                 multi_query: get(p, "multi_query")?,
@@ -186,7 +186,7 @@ fn build(task: &str, p: &Bound<'_, PyDict>) -> PyResult<AnySampler> {
         "compression" => {
             let cfg = CompressionConfig {
                 vocab_size: get(p, "vocab_size")?,
-                seq_len: get(p, "seq_len")?,
+                length: get(p, "length")?,
                 noise_vocab_size: get(p, "noise_vocab_size")?,
                 frac_noise: get(p, "frac_noise")?,
             };
@@ -196,7 +196,7 @@ fn build(task: &str, p: &Bound<'_, PyDict>) -> PyResult<AnySampler> {
         "copying" => {
             let cfg = CopyingConfig {
                 vocab_size: get(p, "vocab_size")?,
-                seq_len: get(p, "seq_len")?,
+                length: get(p, "length")?,
                 num_tokens_to_copy: get(p, "num_tokens_to_copy")?,
                 selective: get(p, "selective")?,
             };
@@ -206,7 +206,7 @@ fn build(task: &str, p: &Bound<'_, PyDict>) -> PyResult<AnySampler> {
         "induction_heads" => {
             let cfg = InductionConfig {
                 vocab_size: get(p, "vocab_size")?,
-                seq_len: get(p, "seq_len")?,
+                length: get(p, "length")?,
                 all_targets: get(p, "all_targets")?,
             };
             cfg.validate().map_err(to_py_err)?;
@@ -215,7 +215,7 @@ fn build(task: &str, p: &Bound<'_, PyDict>) -> PyResult<AnySampler> {
         "associative_recall" => {
             let cfg = AssocRecallConfig {
                 vocab_size: get(p, "vocab_size")?,
-                seq_len: get(p, "seq_len")?,
+                length: get(p, "length")?,
                 allow_dot: get(p, "allow_dot")?,
                 all_targets: get(p, "all_targets")?,
             };

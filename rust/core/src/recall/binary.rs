@@ -1,14 +1,16 @@
 //! Random binary sequences ("In-Context Learning Dynamics with Random Binary Sequences",
 //! `ebigelow/ICL-Random-Binary`): Bernoulli coin flips and periodic concepts.
 //!
-//! Tokens are 0 / 1. The real side array holds, for every position `t`, the Bayes-optimal
-//! probability that token `t` is 1 given tokens `< t` under the generating process:
+//! Tokens are 0 / 1. The real side array is output-aligned: for every position `t` it holds
+//! the Bayes-optimal probability that token `t + 1` is 1 given tokens `..=t` under the
+//! generating process (the last position predicts the token after the sequence):
 //! - Bernoulli with a fixed `p`: `p`;
-//! - Bernoulli with `p ~ Uniform(0, 1)` per sequence: Laplace's rule `(ones + 1) / (t + 2)`;
+//! - Bernoulli with `p ~ Uniform(0, 1)` per sequence: Laplace's rule
+//!   `(ones in ..=t + 1) / (t + 3)`;
 //! - a periodic concept drawn uniformly from a list (with a uniform phase when `random_phase`):
 //!   the share of the concepts and phases consistent with the prefix that continue with 1;
-//! - a uniformly random pattern of length `period`: 1/2 for `t < period`, then the token one
-//!   period back.
+//! - a uniformly random pattern of length `period`: 1/2 while `t + 1 < period`, then the
+//!   token one period before `t + 1`.
 
 use super::sampling::{Dice, Scratch};
 use super::{check, Row, RowSampler, RowShape};
@@ -99,9 +101,9 @@ impl RowSampler for BinaryConfig {
                 let mut ones = 0u32;
                 for (t, (tok, prob)) in row.tokens.iter_mut().zip(row.reals.iter_mut()).enumerate()
                 {
-                    *prob = ((ones + 1) as f64 / (t + 2) as f64) as f32;
                     *tok = dice.chance(p) as u32;
                     ones += *tok;
+                    *prob = ((ones + 1) as f64 / (t + 3) as f64) as f32;
                 }
             }
             BinaryKind::Periodic {
@@ -112,10 +114,10 @@ impl RowSampler for BinaryConfig {
                     *tok = (bits >> (t % period) & 1) as u32;
                 }
                 for (t, prob) in row.reals.iter_mut().enumerate() {
-                    *prob = if t < *period {
+                    *prob = if t + 1 < *period {
                         0.5
                     } else {
-                        row.tokens[t - period] as f32
+                        row.tokens[t + 1 - period] as f32
                     };
                 }
             }
@@ -157,17 +159,6 @@ fn periodic_from_list(
     }
     alive.resize(cands.len(), 1);
     for t in 0..row.tokens.len() {
-        let (mut total, mut one) = (0.0, 0.0);
-        for (c, &(i, ph, w)) in cands.iter().enumerate() {
-            if alive[c] == 1 {
-                let p = &patterns[i];
-                total += w;
-                if p[(t + ph) % p.len()] == 1 {
-                    one += w;
-                }
-            }
-        }
-        row.reals[t] = (one / total) as f32;
         let x = row.tokens[t] as u8;
         for (c, &(i, ph, _)) in cands.iter().enumerate() {
             let p = &patterns[i];
@@ -175,5 +166,17 @@ fn periodic_from_list(
                 alive[c] = 0;
             }
         }
+        // The posterior share of survivors whose next symbol (at `t + 1`) is 1.
+        let (mut total, mut one) = (0.0, 0.0);
+        for (c, &(i, ph, w)) in cands.iter().enumerate() {
+            if alive[c] == 1 {
+                let p = &patterns[i];
+                total += w;
+                if p[(t + 1 + ph) % p.len()] == 1 {
+                    one += w;
+                }
+            }
+        }
+        row.reals[t] = (one / total) as f32;
     }
 }

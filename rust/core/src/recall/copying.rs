@@ -16,25 +16,25 @@ pub const MAX_LENGTH: usize = 1 << 24;
 #[derive(Clone, Debug, PartialEq)]
 pub struct CopyingConfig {
     pub vocab_size: usize,
-    pub seq_len: usize,
+    pub length: usize,
     pub num_tokens_to_copy: usize,
     pub selective: bool,
 }
 
 impl CopyingConfig {
     pub fn validate(&self) -> Result<()> {
-        let (v, l, n) = (self.vocab_size, self.seq_len, self.num_tokens_to_copy);
+        let (v, l, n) = (self.vocab_size, self.length, self.num_tokens_to_copy);
         check((3..=MAX_VOCAB).contains(&v), "vocab_size", || {
             format!("must be in 3..={MAX_VOCAB} (data tokens plus blank and copy), got {v}")
         })?;
         check(n >= 1, "num_tokens_to_copy", || {
             "must be >= 1, got 0".into()
         })?;
-        check(l <= MAX_LENGTH, "seq_len", || {
+        check(l <= MAX_LENGTH, "length", || {
             format!("must be at most {MAX_LENGTH}, got {l}")
         })?;
         let needed = 2 * n as u128 + 1;
-        check(l as u128 > needed, "seq_len", || {
+        check(l as u128 > needed, "length", || {
             format!("must exceed 2*num_tokens_to_copy + 1 = {needed} (data, copy token and the answer slots, plus at least one blank), got {l}")
         })
     }
@@ -47,7 +47,7 @@ impl RowSampler for CopyingConfig {
 
     fn shape(&self) -> RowShape {
         RowShape {
-            length: self.seq_len,
+            length: self.length,
             labels: true,
             ints: 0,
             reals: 0,
@@ -55,11 +55,7 @@ impl RowSampler for CopyingConfig {
     }
 
     fn fill(&self, dice: &mut Dice, scratch: &mut Scratch, row: Row<'_>) {
-        let (v, l, n) = (
-            self.vocab_size as u32,
-            self.seq_len,
-            self.num_tokens_to_copy,
-        );
+        let (v, l, n) = (self.vocab_size as u32, self.length, self.num_tokens_to_copy);
         let (blank, copy) = (v - 2, v - 1);
         let data = &mut scratch.a;
         data.clear();

@@ -23,7 +23,7 @@ pub const MAX_LENGTH: usize = 1 << 20;
 #[derive(Clone, Debug, PartialEq)]
 pub struct FuzzyConfig {
     pub vocab_size: usize,
-    pub seq_len: usize,
+    pub length: usize,
     pub k_motif_size: usize,
     pub v_motif_size: usize,
     pub multi_query: bool,
@@ -41,7 +41,7 @@ impl FuzzyConfig {
     pub fn validate(&self) -> Result<()> {
         let (v, l, km, vm) = (
             self.vocab_size,
-            self.seq_len,
+            self.length,
             self.k_motif_size,
             self.v_motif_size,
         );
@@ -69,7 +69,7 @@ impl FuzzyConfig {
             format!("leaves {n} ordinary tokens: {} keys and {} values, fewer than the motif sizes {km} and {vm} need", n / 2, n - n / 2)
         })?;
         let needed = 2 * (km + vm) + 2;
-        check((needed..=MAX_LENGTH).contains(&l), "seq_len", || {
+        check((needed..=MAX_LENGTH).contains(&l), "length", || {
             format!(
                 "must be in {needed}..={MAX_LENGTH} (room for the probe twice and a pair), got {l}"
             )
@@ -125,7 +125,7 @@ impl RowSampler for FuzzyConfig {
 
     fn shape(&self) -> RowShape {
         RowShape {
-            length: self.seq_len,
+            length: self.length,
             labels: true,
             ints: 0,
             reals: 0,
@@ -135,7 +135,7 @@ impl RowSampler for FuzzyConfig {
     fn fill(&self, dice: &mut Dice, scratch: &mut Scratch, row: Row<'_>) {
         let n = self.ordinary() as u32;
         let (nk, nv) = (n / 2, n - n / 2);
-        let l = self.seq_len;
+        let l = self.length;
         let (km, vm) = (self.k_motif_size, self.v_motif_size);
         let kp_size = self.key_size(dice);
         let vp_size = 1 + dice.below(vm as u32) as usize;

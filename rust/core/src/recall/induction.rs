@@ -16,19 +16,19 @@ pub const MAX_LENGTH: usize = 1 << 24;
 #[derive(Clone, Debug, PartialEq)]
 pub struct InductionConfig {
     pub vocab_size: usize,
-    pub seq_len: usize,
+    pub length: usize,
     /// Label every next token (H3's training targets) instead of only the answer.
     pub all_targets: bool,
 }
 
 impl InductionConfig {
     pub fn validate(&self) -> Result<()> {
-        let (v, l) = (self.vocab_size, self.seq_len);
+        let (v, l) = (self.vocab_size, self.length);
         check((3..=MAX_VOCAB).contains(&v), "vocab_size", || {
             format!("must be in 3..={MAX_VOCAB} (\".\", \"=>\" and at least one ordinary token), got {v}")
         })?;
-        check((3..=MAX_LENGTH).contains(&l), "seq_len", || {
-            format!("must be in 3..={MAX_LENGTH} (the trigger needs a position in [0, seq_len - 2)), got {l}")
+        check((3..=MAX_LENGTH).contains(&l), "length", || {
+            format!("must be in 3..={MAX_LENGTH} (the trigger needs a position in [0, length - 2)), got {l}")
         })
     }
 }
@@ -40,7 +40,7 @@ impl RowSampler for InductionConfig {
 
     fn shape(&self) -> RowShape {
         RowShape {
-            length: self.seq_len + 1,
+            length: self.length + 1,
             labels: true,
             ints: 0,
             reals: 0,
@@ -48,7 +48,7 @@ impl RowSampler for InductionConfig {
     }
 
     fn fill(&self, dice: &mut Dice, _scratch: &mut Scratch, row: Row<'_>) {
-        let (v, l) = (self.vocab_size as u32, self.seq_len);
+        let (v, l) = (self.vocab_size as u32, self.length);
         let trigger = v - 1;
         for tok in &mut row.tokens[..l] {
             *tok = 1 + dice.below(v - 2);
@@ -76,7 +76,7 @@ impl RowSampler for InductionConfig {
 #[derive(Clone, Debug, PartialEq)]
 pub struct AssocRecallConfig {
     pub vocab_size: usize,
-    pub seq_len: usize,
+    pub length: usize,
     pub allow_dot: bool,
     pub all_targets: bool,
 }
@@ -87,11 +87,11 @@ impl AssocRecallConfig {
     }
 
     pub fn validate(&self) -> Result<()> {
-        let (v, l) = (self.vocab_size, self.seq_len);
+        let (v, l) = (self.vocab_size, self.length);
         check((4..=MAX_VOCAB).contains(&v), "vocab_size", || {
             format!("must be in 4..={MAX_VOCAB} (\".\", \"=>\", at least one key and one value), got {v}")
         })?;
-        check((2..=MAX_LENGTH).contains(&l), "seq_len", || {
+        check((2..=MAX_LENGTH).contains(&l), "length", || {
             format!("must be in 2..={MAX_LENGTH} (at least one key-value pair), got {l}")
         })
     }
@@ -104,7 +104,7 @@ impl RowSampler for AssocRecallConfig {
 
     fn shape(&self) -> RowShape {
         RowShape {
-            length: 2 * (self.seq_len / 2) + 2,
+            length: 2 * (self.length / 2) + 2,
             labels: true,
             ints: 0,
             reals: 0,
@@ -119,7 +119,7 @@ impl RowSampler for AssocRecallConfig {
         let shown = &mut scratch.b;
         shown.clear();
         shown.resize(nk as usize, 0);
-        let pairs = self.seq_len / 2;
+        let pairs = self.length / 2;
         let mut distinct_shown = 0u32;
         for pair in row.tokens[..2 * pairs].chunks_exact_mut(2) {
             let k = dice.below(nk);

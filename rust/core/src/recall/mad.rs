@@ -38,7 +38,7 @@ fn check_noise(vocab_left: usize, noise_vocab_size: usize, frac_noise: f64) -> R
 #[derive(Clone, Debug, PartialEq)]
 pub struct RecallConfig {
     pub vocab_size: usize,
-    pub seq_len: usize,
+    pub length: usize,
     pub multi_query: bool,
     pub noise_vocab_size: usize,
     pub frac_noise: f64,
@@ -51,19 +51,19 @@ impl RecallConfig {
         (self.vocab_size - usize::from(!self.multi_query)).saturating_sub(self.noise_vocab_size)
     }
 
-    /// Row length: `seq_len` single-query (copy prefix included), `seq_len - 1` multi-query.
+    /// Row length: `length` single-query (copy prefix included), `length - 1` multi-query.
     pub fn length(&self) -> usize {
-        self.seq_len - usize::from(self.multi_query)
+        self.length - usize::from(self.multi_query)
     }
 
     pub fn validate(&self) -> Result<()> {
-        let (v, l) = (self.vocab_size, self.seq_len);
+        let (v, l) = (self.vocab_size, self.length);
         check((2..=MAX_VOCAB).contains(&v), "vocab_size", || {
             format!("must be in 2..={MAX_VOCAB}, got {v}")
         })?;
         check(
             (4..=MAX_LENGTH).contains(&l) && l % 2 == 0,
-            "seq_len",
+            "length",
             || format!("must be even and in 4..={MAX_LENGTH} (pairs of tokens), got {l}"),
         )?;
         check_noise(self.ordinary(), self.noise_vocab_size, self.frac_noise)
@@ -87,7 +87,7 @@ impl RowSampler for RecallConfig {
     fn fill(&self, dice: &mut Dice, scratch: &mut Scratch, row: Row<'_>) {
         let n = self.ordinary() as u32;
         let (n_keys, n_values) = (n / 2, n - n / 2);
-        let pairs = self.seq_len / 2 - 1;
+        let pairs = self.length / 2 - 1;
         let mut map = std::mem::take(&mut scratch.a);
         map.clear();
         map.resize(n_keys as usize, u32::MAX);
@@ -98,7 +98,7 @@ impl RowSampler for RecallConfig {
         let targets = &mut scratch.wide;
         targets.clear();
         // MAD exempts one pair slot from noise so that a key is always shown; it draws the
-        // slot from [0, seq_len/2), which can miss the loop; we draw it from the loop's range.
+        // slot from [0, length/2), which can miss the loop; we draw it from the loop's range.
         let exempt = dice.below(pairs as u32) as usize;
         for i in 0..pairs {
             if self.frac_noise > 0.0 && i != exempt && dice.chance(self.frac_noise) {
@@ -144,7 +144,7 @@ impl RowSampler for RecallConfig {
 #[derive(Clone, Debug, PartialEq)]
 pub struct MemorizationConfig {
     pub vocab_size: usize,
-    pub seq_len: usize,
+    pub length: usize,
     pub noise_vocab_size: usize,
     pub frac_noise: f64,
     /// Seeds the map (a function of the configuration only, shared by every stream).
@@ -164,13 +164,13 @@ impl MemorizationConfig {
     }
 
     pub fn validate(&self) -> Result<()> {
-        let (v, l) = (self.vocab_size, self.seq_len);
+        let (v, l) = (self.vocab_size, self.length);
         check((3..=MAX_VOCAB).contains(&v), "vocab_size", || {
             format!("must be in 3..={MAX_VOCAB}, got {v}")
         })?;
         check(
             (2..=MAX_LENGTH).contains(&l) && l % 2 == 0,
-            "seq_len",
+            "length",
             || format!("must be even and in 2..={MAX_LENGTH} (key, insert-token pairs), got {l}"),
         )?;
         check_noise(self.ordinary(), self.noise_vocab_size, self.frac_noise)
@@ -206,7 +206,7 @@ impl RowSampler for Memorization {
 
     fn shape(&self) -> RowShape {
         RowShape {
-            length: self.cfg.seq_len,
+            length: self.cfg.length,
             labels: true,
             ints: 0,
             reals: 0,
@@ -217,7 +217,7 @@ impl RowSampler for Memorization {
         let c = &self.cfg;
         let n = c.ordinary() as u32;
         let insert = c.vocab_size as u32 - 1;
-        let pairs = c.seq_len / 2;
+        let pairs = c.length / 2;
         let exempt = dice.below(pairs as u32) as usize;
         for (i, (tok, lab)) in row
             .tokens
@@ -238,11 +238,11 @@ impl RowSampler for Memorization {
     }
 }
 
-/// Configuration of `compression`: `seq_len - 1` uniform tokens then the compression token.
+/// Configuration of `compression`: `length - 1` uniform tokens then the compression token.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CompressionConfig {
     pub vocab_size: usize,
-    pub seq_len: usize,
+    pub length: usize,
     pub noise_vocab_size: usize,
     pub frac_noise: f64,
 }
@@ -253,11 +253,11 @@ impl CompressionConfig {
     }
 
     pub fn validate(&self) -> Result<()> {
-        let (v, l) = (self.vocab_size, self.seq_len);
+        let (v, l) = (self.vocab_size, self.length);
         check((3..=MAX_VOCAB).contains(&v), "vocab_size", || {
             format!("must be in 3..={MAX_VOCAB}, got {v}")
         })?;
-        check((2..=MAX_LENGTH).contains(&l), "seq_len", || {
+        check((2..=MAX_LENGTH).contains(&l), "length", || {
             format!("must be in 2..={MAX_LENGTH}, got {l}")
         })?;
         check_noise(self.ordinary(), self.noise_vocab_size, self.frac_noise)
@@ -271,7 +271,7 @@ impl RowSampler for CompressionConfig {
 
     fn shape(&self) -> RowShape {
         RowShape {
-            length: self.seq_len,
+            length: self.length,
             labels: true,
             ints: 0,
             reals: 0,
@@ -280,7 +280,7 @@ impl RowSampler for CompressionConfig {
 
     fn fill(&self, dice: &mut Dice, _scratch: &mut Scratch, row: Row<'_>) {
         let n = self.ordinary() as u32;
-        let last = self.seq_len - 1;
+        let last = self.length - 1;
         for tok in &mut row.tokens[..last] {
             *tok = dice.below(n);
         }
@@ -309,7 +309,7 @@ mod tests {
         for multi in [false, true] {
             let cfg = RecallConfig {
                 vocab_size: 32,
-                seq_len: 64,
+                length: 64,
                 multi_query: multi,
                 noise_vocab_size: 16,
                 frac_noise: 0.3,
@@ -339,7 +339,7 @@ mod tests {
     fn memorization_map_is_an_injection_fixed_by_its_seed() {
         let cfg = MemorizationConfig {
             vocab_size: 256,
-            seq_len: 32,
+            length: 32,
             noise_vocab_size: 0,
             frac_noise: 0.0,
             map_seed: 12345,

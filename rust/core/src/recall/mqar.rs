@@ -23,7 +23,7 @@ pub const MAX_LENGTH: usize = 1 << 24;
 #[derive(Clone, Debug, PartialEq)]
 pub struct MqarConfig {
     pub vocab_size: usize,
-    pub input_seq_len: usize,
+    pub length: usize,
     pub num_kv_pairs: usize,
     pub num_passes: usize,
     pub power_a: f64,
@@ -35,17 +35,17 @@ impl MqarConfig {
     pub fn validate(&self) -> Result<()> {
         let (v, l, k, p) = (
             self.vocab_size,
-            self.input_seq_len,
+            self.length,
             self.num_kv_pairs,
             self.num_passes,
         );
         check((4..=MAX_VOCAB).contains(&v), "vocab_size", || {
             format!("must be in 4..={MAX_VOCAB}, got {v}")
         })?;
-        check((2..=MAX_LENGTH).contains(&l), "input_seq_len", || {
+        check((2..=MAX_LENGTH).contains(&l), "length", || {
             format!("must be in 2..={MAX_LENGTH}, got {l}")
         })?;
-        check(l % 2 == 0, "input_seq_len", || {
+        check(l % 2 == 0, "length", || {
             format!("must be even (keys and queries sit on even positions), got {l}")
         })?;
         check(k >= 1, "num_kv_pairs", || "must be >= 1, got 0".into())?;
@@ -55,11 +55,11 @@ impl MqarConfig {
             format!("too small for the number of pairs: keys come from [1, vocab_size/2) which holds {keys} distinct keys, fewer than num_kv_pairs = {k}")
         })?;
         let needed = (2 * k as u128) * (p as u128 + 1);
-        check(needed <= l as u128, "input_seq_len", || {
-            format!("sequence too short: the context (2*num_kv_pairs*num_passes = {}) plus one query slot pair per key (2*num_kv_pairs = {}) needs {needed} positions, got input_seq_len = {l}", 2 * k * p, 2 * k)
+        check(needed <= l as u128, "length", || {
+            format!("sequence too short: the context (2*num_kv_pairs*num_passes = {}) plus one query slot pair per key (2*num_kv_pairs = {}) needs {needed} positions, got length = {l}", 2 * k * p, 2 * k)
         })?;
         check(v > l, "vocab_size", || {
-            format!("must exceed input_seq_len (Zoology's constraint vocab_size > input_seq_len), got vocab_size = {v} <= {l}")
+            format!("must exceed length (Zoology's constraint vocab_size > length), got vocab_size = {v} <= {l}")
         })?;
         check(
             self.power_a.is_finite() && self.power_a > 0.0 && self.power_a <= 16.0,
@@ -79,7 +79,7 @@ pub struct Mqar {
 impl Mqar {
     pub fn new(cfg: MqarConfig) -> Result<Self> {
         cfg.validate()?;
-        let space = (cfg.input_seq_len - 2 * cfg.num_kv_pairs * cfg.num_passes) / 2;
+        let space = (cfg.length - 2 * cfg.num_kv_pairs * cfg.num_passes) / 2;
         let weights = gap_weights(space, cfg.power_a);
         Ok(Mqar {
             gaps: WeightedUrn::new(weights),
@@ -105,7 +105,7 @@ impl RowSampler for Mqar {
 
     fn shape(&self) -> RowShape {
         RowShape {
-            length: self.cfg.input_seq_len,
+            length: self.cfg.length,
             labels: true,
             ints: 0,
             reals: 0,
@@ -159,7 +159,7 @@ mod tests {
     fn cfg(v: usize, l: usize, k: usize, p: usize) -> MqarConfig {
         MqarConfig {
             vocab_size: v,
-            input_seq_len: l,
+            length: l,
             num_kv_pairs: k,
             num_passes: p,
             power_a: 0.01,
@@ -174,7 +174,7 @@ mod tests {
         assert!(err(cfg(8192, 64, 17, 1)).contains("sequence too short"));
         assert!(err(cfg(8192, 64, 11, 2)).contains("sequence too short"));
         assert!(err(cfg(64, 256, 32, 1)).contains("too small for the number of pairs"));
-        assert!(err(cfg(64, 64, 4, 1)).contains("vocab_size > input_seq_len"));
+        assert!(err(cfg(64, 64, 4, 1)).contains("vocab_size > length"));
         assert!(cfg(8192, 64, 16, 1).validate().is_ok());
         assert!(cfg(8192, 64, 8, 3).validate().is_ok());
     }
