@@ -402,26 +402,36 @@ def parquet_options(schema: Any) -> dict[str, Any]:
     encoding for about the same size; float columns keep dictionary encoding (label values
     often repeat). Statistics are kept only for the one-value-per-item columns (``indices``,
     ``lengths``, ...), where readers can use them to skip row groups. Snappy compression,
-    parquet's default, readable everywhere."""
+    parquet's default, readable everywhere. Extension columns (Ray's tensors) are encoded
+    by their storage type."""
     import pyarrow as pa
 
     integers, floats, flat = {}, [], []  # by leaf type; booleans stay plain
     for field in schema:
-        leaf, path = field.type, field.name
-        while pa.types.is_fixed_size_list(leaf) or pa.types.is_list(leaf):
-            leaf, path = leaf.value_type, f"{path}.list.element"
+        leaf, path = _storage(field.type), field.name
+        while (
+            pa.types.is_fixed_size_list(leaf)
+            or pa.types.is_list(leaf)
+            or pa.types.is_large_list(leaf)
+        ):
+            leaf, path = _storage(leaf.value_type), f"{path}.list.element"
         if path == field.name:
             flat.append(field.name)
         if pa.types.is_integer(leaf):
             integers[path] = "DELTA_BINARY_PACKED"
         elif pa.types.is_floating(leaf):
-            floats.append(field.name)
+            floats.append(path)
     return {
         "compression": "snappy",
         "use_dictionary": floats,
         "column_encoding": integers or None,
         "write_statistics": flat,
     }
+
+
+def _storage(arrow_type: Any) -> Any:
+    """The type an extension type (a Ray tensor column, say) is stored as."""
+    return getattr(arrow_type, "storage_type", arrow_type)
 
 
 class _ParquetSink:

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from . import tasks as _tasks
+from .io import parquet_options
 from .tasks import Task
 
 try:
@@ -90,6 +91,14 @@ class TaskDatasource(Datasource):
             read = _Reader(self.config, self.seed, mine)
             out.append(ReadTask(read, meta, **limit))
         return out
+
+
+def parquet_args(task: Task) -> dict[str, Any]:
+    """Keyword arguments for ``Dataset.write_parquet`` that encode ``task``'s blocks as
+    kleene's own writer does (:func:`kleene.io.parquet_options`: integer columns delta-packed
+    without a dictionary), which costs about half the CPU of pyarrow's defaults."""
+    block = BlockAccessor.batch_to_block(task.batch(1, 0).arrays())
+    return parquet_options(block.schema)
 
 
 def dataset(
