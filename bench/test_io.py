@@ -56,8 +56,7 @@ def test_generation_alone(benchmark, threads):
     name = "all cores" if threads is None else f"{threads} thread"
     declare(benchmark, group=GROUP, impl=f"kleene generation only ({name})", items=NUM)
     cpu: list[float] = []
-    gen = [(lo, min(CHUNK, NUM - lo)) for lo in range(0, NUM, CHUNK)]
-    run = _timed_cpu(lambda: [TASK.batch(n, 0, lo, threads=threads) for lo, n in gen], cpu)
+    run = _timed_cpu(lambda: [TASK.batch(n, 0, lo, threads=threads) for lo, n in _spans()], cpu)
     benchmark.pedantic(run, rounds=3, iterations=1)
     _record(benchmark, None, cpu)
 
@@ -143,3 +142,52 @@ def test_ray_pipeline_two_workers(benchmark, tmp_path: Path, local_ray, encoding
     benchmark.extra_info["cold_first_round_s"] = round(time.perf_counter() - start, 2)
     benchmark.pedantic(run, rounds=3, iterations=1)
     _record(benchmark, out)
+
+
+ENCODE = f"pyarrow encoding alone (batches generated beforehand), {NUM:,} markov items T=256"
+
+
+@pytest.fixture(scope="module")
+def batches():
+    return [TASK.batch(n, 0, lo).arrays() for lo, n in _spans()]
+
+
+def _spans() -> list[tuple[int, int]]:
+    return [(lo, min(CHUNK, NUM - lo)) for lo in range(0, NUM, CHUNK)]
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        "kleene encoding",
+        "pyarrow defaults",
+        "plain, uncompressed",
+        "flat int32 column, plain, uncompressed (shape lost)",
+    ],
+)
+def test_encoding_floor(benchmark, tmp_path: Path, batches, layout):
+    """Where the writer's time goes: the same tables encoded four ways. The flat column has no
+    list levels to encode; it is the floor for any layout that keeps ``[T]`` per item."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    declare(benchmark, group=ENCODE, impl=f"kleene parquet: {layout}", items=NUM)
+    if layout.startswith("flat"):
+        tables = [pa.table({"tokens": pa.array(b["tokens"].reshape(-1))}) for b in batches]
+    else:
+        tables = [io.to_arrow(b) for b in batches]
+    plain = {"use_dictionary": False, "compression": "none", "write_statistics": False}
+    options = {
+        "kleene encoding": io.parquet_options(tables[0].schema),
+        "pyarrow defaults": {},
+    }.get(layout, plain)
+    out = tmp_path / "a.parquet"
+    cpu: list[float] = []
+
+    def run():
+        with pq.ParquetWriter(out, tables[0].schema, **options) as writer:
+            for table in tables:
+                writer.write_table(table)
+
+    benchmark.pedantic(_timed_cpu(run, cpu), rounds=3, iterations=1)
+    _record(benchmark, out, cpu)
