@@ -109,8 +109,9 @@ def test_parquet_keeps_label_shapes_for_other_readers(tmp_path: Path):
 
 def test_parquet_packs_integers_without_a_dictionary(tmp_path: Path):
     """The encodings docs/scale.md chose, read back from the file's own metadata: integer
-    columns (also nested ones) delta-packed, float labels dictionary-encoded, statistics
-    only where one value per item lets a reader skip row groups."""
+    columns (also nested ones) delta-packed and zstd-compressed, float labels
+    dictionary-encoded, statistics only where one value per item lets a reader skip row
+    groups."""
     out = tmp_path / "a.parquet"
     kleene.write(MARKOV, seed=0, num=50, out=out, chunk=16)
     meta = pq.ParquetFile(out).metadata
@@ -122,6 +123,7 @@ def test_parquet_packs_integers_without_a_dictionary(tmp_path: Path):
     for path in ("tokens.list.element", "lengths", "indices"):
         assert "DELTA_BINARY_PACKED" in chunks[path].encodings, path
         assert not chunks[path].has_dictionary_page, path
+        assert chunks[path].compression == "ZSTD", path
     assert chunks["bayes.list.element.list.element"].has_dictionary_page
     assert chunks["indices"].statistics.min == 0 and chunks["indices"].statistics.max == 15
     assert not chunks["tokens.list.element"].is_stats_set
