@@ -625,13 +625,16 @@ def _one_ahead(makers: list[Callable[[], Batch]]) -> Iterator[Batch]:
     if len(makers) == 1:
         yield makers[0]()
         return
-    with ThreadPoolExecutor(1, thread_name_prefix="kleene-generate") as pool:
+    pool = ThreadPoolExecutor(1, thread_name_prefix="kleene-generate")
+    try:
         pending = pool.submit(makers[0])
         for make in makers[1:]:
             batch = pending.result()
             pending = pool.submit(make)
             yield batch
         yield pending.result()
+    finally:  # on an error or Ctrl-C, do not wait for a chunk nobody will write
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 class _Counter:
