@@ -51,6 +51,10 @@ PARTS_DIR = ".kleene"
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 _BASE_COLUMNS = ("tokens", "lengths", "indices")
 _STREAM_KEYS = ("task", "seed", "start", "label_dtype")
+WRITER_REVISION = 2
+"""Raised whenever the writers' bytes change for the same inputs (2: parquet delta/zstd
+encoding). It is part of a sharded dataset's identity, so a resume never mixes shards of two
+revisions (the directory is refused instead)."""
 """Keys of a stored config that are not task parameters."""
 
 
@@ -600,6 +604,7 @@ class _Job:
 
         return {
             "kleene_version": __version__,
+            "writer_revision": WRITER_REVISION,
             "format": self.fmt,
             "task": self.task.config,
             "config_hash": self.task.config_hash,
