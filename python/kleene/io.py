@@ -402,7 +402,7 @@ def parquet_options(schema: Any) -> dict[str, Any]:
     """How kleene encodes a table of ``schema`` (``pyarrow.parquet.ParquetWriter`` options).
 
     Chosen by measurement (docs/scale.md): integer columns use ``DELTA_BINARY_PACKED``,
-    which packs small ids into a few bits in one pass, at about half the CPU of dictionary
+    which packs small ids into a few bits in one pass, at about 40% less CPU than dictionary
     encoding; zstd at level 1 then makes the files as small as pyarrow's defaults (dictionary
     and snappy) for the same CPU as snappy. Float columns keep dictionary encoding (label
     values often repeat). Statistics are kept only for the one-value-per-item columns
