@@ -51,11 +51,11 @@ PARTS_DIR = ".kleene"
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 _BASE_COLUMNS = ("tokens", "lengths", "indices")
 _STREAM_KEYS = ("task", "seed", "start", "label_dtype")
+"""Keys of a stored config that are not task parameters."""
 WRITER_REVISION = 2
-"""Raised whenever the writers' bytes change for the same inputs (2: parquet delta/zstd
+"""Incremented whenever the writers' bytes change for the same inputs (2: parquet delta/zstd
 encoding). It is part of a sharded dataset's identity, so a resume never mixes shards of two
 revisions (the directory is refused instead)."""
-"""Keys of a stored config that are not task parameters."""
 
 
 class Terminated(BaseException):
@@ -590,8 +590,8 @@ class _Job:
         return tokens
 
     def _chunks(self, lo: int, hi: int) -> list[Callable[[], Batch]]:
-        """Generators of the batches covering ``lo .. hi`` (one empty batch for an empty
-        range, so that even an empty file knows its columns)."""
+        """One maker per batch covering ``lo .. hi`` (one empty batch for an empty range, so
+        that even an empty file knows its columns)."""
         spans = [(first, min(self.chunk, hi - first)) for first in range(lo, hi, self.chunk)]
         return [
             partial(self.task.batch, n, self.seed, first, threads=self.threads)
