@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -104,6 +105,61 @@ def test_parquet_keeps_label_shapes_for_other_readers(tmp_path: Path):
     bayes = np.array(table["bayes"].to_pylist())
     assert bayes.shape == (8, 12, 3)
     assert np.array_equal(bayes.astype(np.float32), MARKOV.batch(8, seed=0).labels["bayes"])
+
+
+def test_parquet_packs_integers_without_a_dictionary(tmp_path: Path):
+    """The encodings docs/scale.md chose, read back from the file's own metadata: integer
+    columns (also nested ones) delta-packed and zstd-compressed, float labels
+    dictionary-encoded, statistics only where one value per item lets a reader skip row
+    groups."""
+    out = tmp_path / "a.parquet"
+    kleene.write(MARKOV, seed=0, num=50, out=out, chunk=16)
+    meta = pq.ParquetFile(out).metadata
+    assert meta.num_row_groups == 4
+    chunks = {
+        meta.row_group(0).column(i).path_in_schema: meta.row_group(0).column(i)
+        for i in range(meta.num_columns)
+    }
+    for path in ("tokens.list.element", "lengths", "indices"):
+        assert "DELTA_BINARY_PACKED" in chunks[path].encodings, path
+        assert not chunks[path].has_dictionary_page, path
+        assert chunks[path].compression == "ZSTD", path
+    floats = [k for k, v in MARKOV.batch(1, seed=0).labels.items() if v.dtype.kind == "f"]
+    assert floats
+    for name in floats:  # [T, V] labels: two list levels
+        assert chunks[f"{name}.list.element.list.element"].has_dictionary_page, name
+    assert chunks["indices"].statistics.min == 0 and chunks["indices"].statistics.max == 15
+    assert not chunks["tokens.list.element"].is_stats_set
+    filtered = pq.read_table(out, filters=[("indices", ">=", 40)])
+    assert filtered["indices"].to_pylist() == list(range(40, 50))
+
+
+def test_the_next_chunk_is_generated_while_the_current_one_is_written():
+    """``_one_ahead``: maker k+1 runs while the consumer holds batch k (it could not finish
+    otherwise: the consumer waits for it), never two ahead, and errors reach the caller."""
+    started = [threading.Event() for _ in range(4)]
+
+    def maker(k: int):
+        def make() -> int:
+            started[k].set()
+            return k
+
+        return make
+
+    got = []
+    for k in io._one_ahead([maker(k) for k in range(4)]):
+        if k + 1 < 4:
+            assert started[k + 1].wait(timeout=30), f"chunk {k + 1} was not started during {k}"
+        if k + 2 < 4:
+            assert not started[k + 2].is_set(), "generated two chunks ahead"
+        got.append(k)
+    assert got == [0, 1, 2, 3]
+
+    def failing() -> int:
+        raise ValueError("generation failed")
+
+    with pytest.raises(ValueError, match="generation failed"):
+        list(io._one_ahead([maker(0), failing, maker(2)]))
 
 
 @pytest.mark.parametrize("fmt", io.FORMATS)
@@ -237,6 +293,15 @@ def test_a_directory_holds_one_dataset(tmp_path: Path):
     assert res.returncode == 2 and "different dataset" in res.stderr
     res = shard_run(tmp_path / "d", "--shard-index", "2", "--num-shards", "2")
     assert res.returncode == 2 and "shard-index" in res.stderr
+
+
+def test_a_new_writer_revision_does_not_resume_older_shards(tmp_path: Path, monkeypatch):
+    """Shards written before an encoding change have other bytes: a resume must refuse the
+    directory rather than mix the two."""
+    kleene.write(MARKOV, seed=0, num=6, out=f"{tmp_path}/d/", shard_size=3)
+    monkeypatch.setattr(io, "WRITER_REVISION", io.WRITER_REVISION + 1)
+    with pytest.raises(ValueError, match="different dataset"):
+        kleene.write(MARKOV, seed=0, num=6, out=f"{tmp_path}/d/", shard_size=3)
 
 
 def test_incomplete_directory_is_not_loaded(tmp_path: Path):

@@ -52,3 +52,20 @@ def test_rows_equal_task_batch_and_blocks_are_index_ranges(local_ray, tmp_path: 
 
     table = pq.read_table(tmp_path / "out")
     assert sorted(table["indices"].to_pylist()) == list(range(7, 1007))
+
+
+def test_parquet_args_write_kleene_encodings_with_the_same_rows(local_ray, tmp_path: Path):
+    import pyarrow.parquet as pq
+
+    ds = kleene.ray.dataset(TASK, seed=5, num=300, block_size=100)
+    ds.write_parquet(str(tmp_path / "out"), **kleene.ray.parquet_args(TASK))
+    files = sorted((tmp_path / "out").glob("*.parquet"))
+    column = pq.ParquetFile(files[0]).metadata.row_group(0).column(0)
+    assert column.path_in_schema == "tokens.list.element"
+    assert "DELTA_BINARY_PACKED" in column.encodings and not column.has_dictionary_page
+    table = pq.read_table(tmp_path / "out")
+    order = np.argsort(table["indices"].to_numpy())
+    truth = TASK.batch(300, seed=5)
+    tokens = np.stack(table["tokens"].to_numpy(zero_copy_only=False))[order]
+    assert np.array_equal(tokens, truth.tokens)
+    assert np.array_equal(table["lengths"].to_numpy()[order], truth.lengths)
