@@ -398,3 +398,13 @@ def test_deep_grammars_do_not_overflow_and_big_requests_are_refused(monkeypatch)
         rec.accepts("a" * 2000 + "b")
     with pytest.raises(ValueError, match="too large"):
         rec.sample(10_000, seed=0, max_length=100)
+
+
+def test_sample_is_as_wide_as_the_longest_string_unless_asked():
+    g = Grammar.from_text("S -> a S b [0.4] | c [0.6]")
+    batch = g.sample(200, seed=1, label_depth=2)
+    longest = int(batch.lengths.max())
+    assert batch.tokens.shape == (200, longest) and batch.labels["spans"].shape[1] == longest
+    wide = g.sample(200, seed=1, max_length=longest + 7)
+    assert wide.tokens.shape == (200, longest + 7)
+    assert np.array_equal(wide.tokens[:, :longest], batch.tokens)  # same strings, more padding

@@ -162,3 +162,10 @@ def test_to_torch_shares_memory():
 
 SMALL["fuzzy_in_context_recall"] = {"length": 40, "multi_query": False}
 SMALL["associative_recall"] = {"vocab_size": 10, "length": 20}
+
+
+def test_batch_prints_a_summary_not_the_arrays():
+    batch = tasks.get("markov", length=512).batch(64, seed=0)
+    text = repr(batch)
+    assert len(text) < 200 and "64 items" in text and "float32 [64, 512, 2]" in text
+    assert "indices 0..63" in text and "lengths 512..512" in text

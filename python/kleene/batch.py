@@ -121,6 +121,22 @@ class Batch:
     def __len__(self) -> int:
         return int(self.tokens.shape[0])
 
+    def __repr__(self) -> str:
+        """A summary (shapes, dtypes, index and length ranges), not every array."""
+
+        def shape(a: np.ndarray) -> str:
+            return f"{a.dtype} {list(a.shape)}"
+
+        def span(a: np.ndarray) -> str:
+            return f"{a.min()}..{a.max()}" if a.size else "none"
+
+        labels = ", ".join(f"{k}: {shape(v)}" for k, v in self.labels.items())
+        return (
+            f"Batch({len(self)} items, tokens {shape(self.tokens)}, "
+            f"indices {span(self.indices)}, lengths {span(self.lengths)}"
+            + (f", labels {{{labels}}})" if labels else ")")
+        )
+
     def __getitem__(self, key: str) -> np.ndarray:
         arrays = self.arrays()
         return arrays[key] if key in arrays else self.labels[key]

@@ -143,13 +143,7 @@ class Markov(Task):
             threads=threads,
         )
         tokens = out.pop("tokens")
-        return Batch(
-            tokens=tokens,
-            lengths=np.full(count, self._params["length"], dtype=np.int64),
-            indices=np.arange(start, start + count, dtype=np.int64),
-            labels=out,
-            vocab=self.vocab,
-        )
+        return self._batch(tokens, start, out)
 
 
 def bayes_loss(batch: Batch) -> np.ndarray:

@@ -77,7 +77,7 @@ def _numbered(v: int, **special: int) -> Vocabulary:
 
 
 class _RecallTask(Task):
-    """Shared plumbing: parameters go to ``_core.recall_generate`` under ``_core_name``."""
+    """Shared plumbing: parameters go to ``_core.RecallSampler`` under ``_core_name``."""
 
     _core_name = ""
 
@@ -110,13 +110,7 @@ class _RecallTask(Task):
             threads=threads,
         )
         tokens = out.pop("tokens")
-        return Batch(
-            tokens=tokens,
-            lengths=np.full(count, tokens.shape[1], dtype=np.int64),
-            indices=np.arange(start, start + count, dtype=np.int64),
-            labels=self._labels(out),
-            vocab=self.vocab,
-        )
+        return self._batch(tokens, start, self._labels(out))
 
 
 @register
@@ -287,7 +281,7 @@ class FuzzyInContextRecall(_RecallTask):
         return _numbered(v, pad=v - 2, copy=v - 1)
 
 
-def _copy_params(selective: bool) -> tuple[Param, ...]:
+def _copy_params() -> tuple[Param, ...]:
     return (
         Param("vocab_size", 16, "vocabulary size V", int, in_range(3, MAX_VOCAB)),
         _length(256, "sequence length L", former="seq_len"),
@@ -324,7 +318,7 @@ class SelectiveCopying(_Copying):
 
     name = "selective_copying"
     selective = True
-    params = _copy_params(True)
+    params = _copy_params()
 
 
 @register
@@ -334,7 +328,7 @@ class Copying(_Copying):
     :class:`SelectiveCopying`."""
 
     name = "copying"
-    params = _copy_params(False)
+    params = _copy_params()
 
 
 @register

@@ -24,6 +24,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import numpy as np
+
 from .batch import Batch, Vocabulary
 
 _UNSET: Any = object()
@@ -203,6 +205,26 @@ class Task:
     @property
     def vocab(self) -> Vocabulary:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _batch(
+        self,
+        tokens: np.ndarray,
+        start: int,
+        labels: dict[str, np.ndarray],
+        lengths: np.ndarray | None = None,
+    ) -> Batch:
+        """The one Batch constructor from the core's output: items ``start ..`` with the
+        task's vocabulary; rows are full length unless ``lengths`` says otherwise."""
+        count, width = tokens.shape[0], tokens.shape[1]
+        if lengths is None:
+            lengths = np.full(count, width, dtype=np.int64)
+        return Batch(
+            tokens=tokens,
+            lengths=lengths.astype(np.int64, copy=False),
+            indices=np.arange(start, start + count, dtype=np.int64),
+            labels=labels,
+            vocab=self.vocab,
+        )
 
     # -- the protocol -------------------------------------------------------------------------
     @property

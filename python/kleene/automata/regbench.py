@@ -180,13 +180,7 @@ class Regbench(Task):
                 labels["next_probs"] = np.divide(
                     valid, total, out=np.zeros(valid.shape, np.float32), where=total > 0
                 )
-        return Batch(
-            tokens=tokens,
-            lengths=out["lengths"],
-            indices=np.arange(start, start + count, dtype=np.int64),
-            labels=labels,
-            vocab=self.vocab,
-        )
+        return self._batch(tokens, start, labels, out["lengths"])
 
     def _valid(self, dfa_index: np.ndarray, states: np.ndarray) -> np.ndarray:
         n = self._params["num_letters"]

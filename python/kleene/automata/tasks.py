@@ -99,18 +99,9 @@ class _AutomatonTask(Task):
     def _lengths(self) -> tuple[int, int]:
         return self._params["min_length"], self._params["max_length"]
 
-    def _batch(self, tokens, lengths, start, labels) -> Batch:
-        return Batch(
-            tokens=tokens,
-            lengths=lengths,
-            indices=np.arange(start, start + len(lengths), dtype=np.int64),
-            labels=labels,
-            vocab=self.vocab,
-        )
-
     def _generate(self, count: int, seed: int, start: int, threads: int | None) -> Batch:
         tokens, lengths = self._sample(count, seed, start, threads)
-        return self._batch(tokens, lengths, start, self._labels(tokens, lengths))
+        return self._batch(tokens, start, self._labels(tokens, lengths), lengths)
 
     def _labels(self, tokens, lengths) -> dict[str, np.ndarray]:  # pragma: no cover
         raise NotImplementedError
@@ -272,7 +263,7 @@ class Tomita(_AutomatonTask):
             coin = (_mix(idx ^ _mix(np.uint64(seed) ^ np.uint64(self.stream_salt))) & 1) == 1
             tokens = np.where(coin[:, None], neg_tokens, tokens)
             lengths = np.where(coin, neg_lengths, lengths)
-        return self._batch(tokens, lengths, start, self._labels(tokens, lengths))
+        return self._batch(tokens, start, self._labels(tokens, lengths), lengths)
 
     def _labels(self, tokens, lengths) -> dict[str, np.ndarray]:
         which = (
@@ -391,10 +382,7 @@ class DyckBounded(Task):
             dtype=self._params["dtype"],
             threads=threads,
         )
-        return Batch(
-            tokens=out["tokens"],
-            lengths=out["lengths"],
-            indices=np.arange(start, start + count, dtype=np.int64),
-            labels={"valid_next": out["valid_next"], "depth": out["depth"]},
-            vocab=self.vocab,
-        )
+        symbols = 2 * self._params["k"]
+        valid = out["ints"].view(np.uint8).reshape(count, -1, symbols)
+        labels = {"valid_next": valid, "depth": out["labels"]}
+        return self._batch(out["tokens"], start, labels, out["lengths"])

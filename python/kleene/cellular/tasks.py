@@ -109,13 +109,7 @@ class EcaTask(Task):
         )
         states = out.pop("cells")
         tokens = states.reshape(count, -1).astype(self._params["dtype"])
-        return Batch(
-            tokens=tokens,
-            lengths=np.full(count, tokens.shape[1], dtype=np.int64),
-            indices=np.arange(start, start + count, dtype=np.int64),
-            labels={"states": states, **out},
-            vocab=self.vocab,
-        )
+        return self._batch(tokens, start, {"states": states, **out})
 
 
 PROMPT = b"@PredictNextState<"
@@ -201,10 +195,4 @@ class LifeTask(Task):
         tokens = tokens.astype(self._params["dtype"])
         targets = np.full(tokens.shape, IGNORE_INDEX, dtype=np.int64)
         targets[:, prompt - 1 : -1] = tokens[:, prompt:]  # position t predicts token t + 1
-        return Batch(
-            tokens=tokens,
-            lengths=np.full(count, tokens.shape[1], dtype=np.int64),
-            indices=np.arange(start, start + count, dtype=np.int64),
-            labels={**out, "targets": targets},
-            vocab=self.vocab,
-        )
+        return self._batch(tokens, start, {**out, "targets": targets})

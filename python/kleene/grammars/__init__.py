@@ -212,7 +212,8 @@ class Grammar:
             choice: ``"weighted"`` (rule probabilities) or ``"uniform"`` (each rule of a
                 nonterminal equally likely).
             max_length: longest string (default: the longest string of a finite language,
-                else 4096). Also the width of ``tokens``.
+                else 4096). Also the width of ``tokens`` when given; by default ``tokens`` is
+                as wide as the longest string sampled (at least 1).
             max_depth: deepest nonterminal in the tree (start symbol: depth 0).
             max_tries: a derivation that passes a guard is redrawn, at most this many times
                 in a row (then ValueError). Samples are thus conditioned on the guards.
@@ -226,6 +227,7 @@ class Grammar:
             at each tree level and the index of its span among that level's nodes (in string
             order), -100 beyond the token's depth and on padding.
         """
+        trim = max_length is None
         if max_length is None:
             longest = self.length_range()[1]
             # At least 1: a language of only the empty string still gets a [B, 1] batch.
@@ -245,6 +247,11 @@ class Grammar:
             pad_id=pad,
             threads=threads,
         )
+        if trim:
+            width = max(int(out["lengths"].max(initial=0)), 1)
+            out = {
+                k: np.ascontiguousarray(v[:, :width]) if v.ndim > 1 else v for k, v in out.items()
+            }
         labels = {k: out[k] for k in ("ancestors", "spans") if k in out}
         return Batch(
             tokens=out["tokens"],
@@ -615,13 +622,7 @@ class Cfg3(Task):
             threads=threads,
         )
         labels = {k: out[k] for k in ("ancestors", "spans") if k in wanted}
-        return Batch(
-            tokens=out["tokens"],
-            lengths=out["lengths"].astype(np.int64),
-            indices=np.arange(start, start + count, dtype=np.int64),
-            labels=labels,
-            vocab=self.vocab,
-        )
+        return self._batch(out["tokens"], start, labels, out["lengths"])
 
 
 @register
@@ -739,13 +740,9 @@ class Dyck(Task):
         tokens = to_vocab[raw.astype(np.int64)] if count else np.zeros((0, length), np.int32)
         step = np.where(tokens < k, 1, -1).astype(np.int32)
         depth = np.cumsum(step, axis=1, dtype=np.int32)
-        return Batch(
-            tokens=tokens.astype(self._params["dtype"]),
-            lengths=np.full(count, length, dtype=np.int64),
-            indices=np.arange(start, start + count, dtype=np.int64),
-            labels={"depth": depth, "max_depth": depth.max(axis=1, initial=0).astype(np.int32)},
-            vocab=self.vocab,
-        )
+        max_depth = depth.max(axis=1, initial=0).astype(np.int32)
+        tokens = tokens.astype(self._params["dtype"])
+        return self._batch(tokens, start, {"depth": depth, "max_depth": max_depth})
 
 
 from . import chomsky as chomsky  # noqa: E402  (registers the Chomsky-hierarchy tasks)

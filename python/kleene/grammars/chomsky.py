@@ -99,13 +99,8 @@ class _Seq2Seq(Task):
             dtype=self._params["dtype"],
             threads=threads,
         )
-        return Batch(
-            tokens=out["tokens"],
-            lengths=out["lengths"],
-            indices=np.arange(start, start + count, dtype=np.int64),
-            labels={"targets": out["targets"], "accuracy_mask": out["accuracy_mask"]},
-            vocab=self.vocab,
-        )
+        labels = {"targets": out["labels"], "accuracy_mask": out["ints"].view(np.bool_)}
+        return self._batch(out["tokens"], start, labels, out["lengths"])
 
 
 @register

@@ -152,12 +152,6 @@ impl PyDfa {
     fn canonical_hash(&self, py: Python<'_>) -> PyResult<u64> {
         run_detached(py, || Ok(self.inner.canonical_hash()))
     }
-    fn structural_hash(&self) -> PyResult<u64> {
-        guard(|| Ok(self.inner.structural_hash()))
-    }
-    fn same_table(&self, other: &PyDfa) -> bool {
-        self.inner == other.inner
-    }
     fn accepts(&self, word: Vec<u32>) -> PyResult<bool> {
         guard(|| Ok(self.inner.accepts(&word)))
     }

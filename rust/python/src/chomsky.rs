@@ -1,13 +1,12 @@
 //! Bindings for `kleene_core::chomsky`: one sampler class for the DeepMind seq2seq tasks.
 
 use kleene_core::chomsky::{Chomsky, ChomskyConfig};
-use kleene_core::rng::StreamKey;
-use kleene_core::sampler::{generate, RowSampler};
+use kleene_core::sampler::RowSampler;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::convert::{core_call, run_detached, to_numpy, TokenDtype};
-use crate::with_token_type;
+use crate::convert::core_call;
+use crate::rows::generate_dict;
 
 pub fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyChomskySampler>()
@@ -51,8 +50,8 @@ impl PyChomskySampler {
         self.inner.vocab_size()
     }
 
-    /// Items `start .. start+count`: a dict with tokens [B, T], targets [B, T] (int64, -100
-    /// off the output), accuracy_mask [B, T] (bool) and lengths [B] (int64).
+    /// Items `start .. start+count` ([`generate_dict`]): labels are the targets, ints the
+    /// accuracy mask.
     #[pyo3(signature = (*, seed, salt, start, count, dtype="int32", threads=None))]
     #[allow(clippy::too_many_arguments)]
     fn generate<'py>(
@@ -65,20 +64,6 @@ impl PyChomskySampler {
         dtype: &str,
         threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let t = self.inner.shape().length;
-        let threads = crate::convert::threads(threads)?;
-        let key = StreamKey::new(seed, salt);
-        let dtype = TokenDtype::parse(dtype)?;
-        let out = PyDict::new(py);
-        with_token_type!(dtype, T => {
-            let b = run_detached(py, || generate::<T, _>(&self.inner, key, start, count, threads))?;
-            out.set_item("tokens", to_numpy(py, b.tokens, &[count, t])?)?;
-            out.set_item("targets", to_numpy(py, b.labels, &[count, t])?)?;
-            let mask: Vec<bool> = b.ints.iter().map(|&x| x != 0).collect();
-            out.set_item("accuracy_mask", to_numpy(py, mask, &[count, t])?)?;
-            let lengths: Vec<i64> = b.lengths.iter().map(|&x| x as i64).collect();
-            out.set_item("lengths", to_numpy(py, lengths, &[count])?)?;
-        });
-        Ok(out)
+        generate_dict(py, &self.inner, seed, salt, start, count, dtype, threads)
     }
 }

@@ -11,6 +11,7 @@ mod dyck;
 mod grammars;
 mod markov;
 mod recall;
+mod rows;
 mod tokbias;
 
 #[pymodule]

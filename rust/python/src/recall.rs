@@ -10,19 +10,16 @@ use kleene_core::recall::mad::{
     CompressionConfig, Memorization, MemorizationConfig, RecallConfig, Targets,
 };
 use kleene_core::recall::mqar::{Mqar, MqarConfig};
-use kleene_core::recall::{generate, AnySampler, RowSampler};
-use kleene_core::rng::StreamKey;
+use kleene_core::recall::{AnySampler, RowSampler};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::convert::{guard, run_detached, to_numpy, to_py_err, TokenDtype};
-use crate::with_token_type;
+use crate::convert::{guard, to_numpy, to_py_err};
+use crate::rows::generate_dict;
 
 pub fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyRecallSampler>()?;
-    m.add_function(wrap_pyfunction!(recall_generate, m)?)?;
-    m.add_function(wrap_pyfunction!(recall_validate, m)?)?;
     m.add_function(wrap_pyfunction!(recall_memorization_map, m)?)?;
     Ok(())
 }
@@ -66,41 +63,8 @@ impl PyRecallSampler {
         dtype: &str,
         threads: Option<usize>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let threads = crate::convert::threads(threads)?;
         generate_dict(py, &self.inner, seed, salt, start, count, dtype, threads)
     }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn generate_dict<'py>(
-    py: Python<'py>,
-    sampler: &AnySampler,
-    seed: u64,
-    salt: u64,
-    start: u64,
-    count: usize,
-    dtype: &str,
-    threads: Option<usize>,
-) -> PyResult<Bound<'py, PyDict>> {
-    let threads = crate::convert::threads(threads)?;
-    let shape = sampler.shape();
-    let key = StreamKey::new(seed, salt);
-    let dtype = TokenDtype::parse(dtype)?;
-    let out = PyDict::new(py);
-    with_token_type!(dtype, T => {
-        let b = run_detached(py, || generate::<T, _>(sampler, key, start, count, threads))?;
-        out.set_item("tokens", to_numpy(py, b.tokens, &[count, shape.length])?)?;
-        if shape.labels {
-            out.set_item("labels", to_numpy(py, b.labels, &[count, shape.length])?)?;
-        }
-        if shape.ints > 0 {
-            out.set_item("ints", to_numpy(py, b.ints, &[count, shape.ints])?)?;
-        }
-        if shape.reals > 0 {
-            out.set_item("reals", to_numpy(py, b.reals, &[count, shape.reals])?)?;
-        }
-    });
-    Ok(out)
 }
 
 fn get<'py, T>(params: &Bound<'py, PyDict>, name: &str) -> PyResult<T>
@@ -289,13 +253,6 @@ fn build(task: &str, p: &Bound<'_, PyDict>) -> PyResult<AnySampler> {
     Ok(sampler)
 }
 
-/// Validates the parameters of a recall-family task; raises ValueError naming the first
-/// failed constraint. Returns the vocabulary size.
-#[pyfunction]
-fn recall_validate(task: &str, params: &Bound<'_, PyDict>) -> PyResult<usize> {
-    build(task, params).map(|s| s.vocab_size())
-}
-
 /// The fixed key -> value map of a `memorization` configuration, `[n_keys]`.
 #[pyfunction]
 fn recall_memorization_map<'py>(
@@ -306,26 +263,4 @@ fn recall_memorization_map<'py>(
     let map: Vec<i64> = m.map().iter().map(|&v| v as i64).collect();
     let n = map.len();
     to_numpy(py, map, &[n])
-}
-
-/// Generates items `start .. start+count` of a recall-family task.
-/// Returns a dict: tokens [B, T], and when the task has them labels [B, T] (int64, -100
-/// masked), ints [B, I] (int8) and reals [B, R] (float32).
-#[pyfunction]
-#[allow(clippy::too_many_arguments)]
-#[pyo3(signature = (task, params, *, seed, salt, start, count, dtype="int32", threads=None))]
-fn recall_generate<'py>(
-    py: Python<'py>,
-    task: &str,
-    params: &Bound<'py, PyDict>,
-    seed: u64,
-    salt: u64,
-    start: u64,
-    count: usize,
-    dtype: &str,
-    threads: Option<usize>,
-) -> PyResult<Bound<'py, PyDict>> {
-    let threads = crate::convert::threads(threads)?;
-    let sampler = build(task, params)?;
-    generate_dict(py, &sampler, seed, salt, start, count, dtype, threads)
 }
