@@ -29,7 +29,7 @@ import numpy as np
 
 from . import _core
 from .batch import Batch, Vocabulary
-from .tasks import Label, Param, Task, in_range, register
+from .tasks import DTYPE, Label, Param, Task, in_range, register
 
 MAX_LENGTH = 1 << 24
 """Longest sequence the sampler accepts."""
@@ -90,14 +90,7 @@ class Markov(Task):
             _labels_check,
             affects_data=False,
         ),
-        Param(
-            "dtype",
-            "int32",
-            "token dtype",
-            str,
-            choices=("uint8", "uint16", "int16", "int32", "int64"),
-            affects_data=False,
-        ),
+        DTYPE,
     )
 
     @functools.cached_property

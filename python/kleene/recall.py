@@ -32,7 +32,18 @@ import numpy as np
 
 from . import _core
 from .batch import Batch, Vocabulary
-from .tasks import ANSWERS, TARGETS, Label, Param, Task, at_least, in_range, item_label, register
+from .tasks import (
+    ANSWERS,
+    DTYPE,
+    TARGETS,
+    Label,
+    Param,
+    Task,
+    at_least,
+    in_range,
+    item_label,
+    register,
+)
 
 MAX_LENGTH = 1 << 24
 """Longest sequence the samplers accept."""
@@ -40,16 +51,7 @@ MAX_LENGTH = 1 << 24
 MAX_VOCAB = 1 << 20
 """Largest vocabulary of the token tasks (every id has a string for decoding)."""
 
-_DTYPE_MAX = {"uint8": 255, "uint16": 65535, "int16": 32767, "int32": 2**31 - 1, "int64": 2**63 - 1}
-
-_DTYPE = Param(
-    "dtype",
-    "int32",
-    "token dtype",
-    str,
-    choices=("uint8", "uint16", "int16", "int32", "int64"),
-    affects_data=False,
-)
+DTYPE_MAX = {"uint8": 255, "uint16": 65535, "int16": 32767, "int32": 2**31 - 1, "int64": 2**63 - 1}
 
 
 def _length(default: int, doc: str, former: str | None = None) -> Param:
@@ -92,7 +94,7 @@ class _RecallTask(Task):
     def _check(self) -> None:
         vocab_size = self._sampler.vocab_size
         dtype = self._params["dtype"]
-        if vocab_size - 1 > _DTYPE_MAX[dtype]:
+        if vocab_size - 1 > DTYPE_MAX[dtype]:
             raise ValueError(
                 f"parameter `dtype` {dtype!r} cannot hold token ids up to {vocab_size - 1}"
             )
@@ -145,7 +147,7 @@ class Mqar(_RecallTask):
         Param("num_passes", 1, "times the context is repeated", int, at_least(1)),
         Param("power_a", 0.01, "power-law exponent a of the query gaps", float, in_range(1e-9, 16)),
         Param("random_non_queries", True, "uniform filler (else 0)", bool),
-        _DTYPE,
+        DTYPE,
     )
 
     @functools.cached_property
@@ -191,7 +193,7 @@ def _recall_params(vocab: int, noise: int, frac: float) -> tuple[Param, ...]:
             choices=("next_token", "recall"),
             affects_data=False,
         ),
-        _DTYPE,
+        DTYPE,
     )
 
 
@@ -264,7 +266,7 @@ class FuzzyInContextRecall(_RecallTask):
         _noise_vocab(0),
         _frac_noise(0.0),
         Param("split", "train", "MAD's is_training", str, choices=("train", "test")),
-        _DTYPE,
+        DTYPE,
     )
 
     @property
@@ -286,7 +288,7 @@ def _copy_params() -> tuple[Param, ...]:
         Param("vocab_size", 16, "vocabulary size V", int, in_range(3, MAX_VOCAB)),
         _length(256, "sequence length L", former="seq_len"),
         Param("num_tokens_to_copy", 16, "data tokens n", int, at_least(1)),
-        _DTYPE,
+        DTYPE,
     )
 
 
@@ -349,7 +351,7 @@ class Compression(_RecallTask):
         Param("length", 32, "sequence length L", int, in_range(2, MAX_LENGTH), former="seq_len"),
         _noise_vocab(0),
         _frac_noise(0.0),
-        _DTYPE,
+        DTYPE,
     )
 
     @functools.cached_property
@@ -383,7 +385,7 @@ class Memorization(_RecallTask):
         _noise_vocab(0),
         _frac_noise(0.0),
         Param("map_seed", 12345, "seed of the fixed key-value map", int, in_range(0, 2**64 - 1)),
-        _DTYPE,
+        DTYPE,
     )
 
     def kv_map(self) -> np.ndarray:
@@ -429,7 +431,7 @@ class InductionHeads(_RecallTask):
             choices=("answer", "next_token"),
             affects_data=False,
         ),
-        _DTYPE,
+        DTYPE,
     )
 
     @functools.cached_property
@@ -483,7 +485,7 @@ class AssociativeRecall(_RecallTask):
             choices=("answer", "next_token"),
             affects_data=False,
         ),
-        _DTYPE,
+        DTYPE,
     )
 
     @functools.cached_property
@@ -558,7 +560,7 @@ class BooleanFunctions(_RecallTask):
         Param("n_points", 40, "points per episode m", int, in_range(1, 1 << 20)),
         Param("k", None, "support of sparse classes (default 2 parity, 4 or)", int, at_least(1)),
         Param("noise_rate", 0.0, "label flip probability", float, in_range(0.0, 0.5)),
-        _DTYPE,
+        DTYPE,
     )
 
     @functools.cached_property
@@ -623,7 +625,7 @@ class Gotu(_RecallTask):
         Param("support", 2, "variables (parity, majority) or degree (cyclic) s", int, at_least(1)),
         Param("frozen", 0, "leading coordinates fixed to +1 (the seen region)", int, at_least(0)),
         Param("max_negatives", -1, "curriculum radius r (-1: none)", int, at_least(-1)),
-        _DTYPE,
+        DTYPE,
     )
 
     @property
@@ -708,7 +710,7 @@ class BinarySequences(_RecallTask):
         Param("patterns", None, "periodic concepts as 0/1 strings", (list, tuple), _patterns_check),
         Param("period", 3, "length of a uniformly random pattern (when patterns is None)", int),
         Param("random_phase", False, "start each periodic sequence at a uniform phase", bool),
-        _DTYPE,
+        DTYPE,
     )
 
     def _check(self) -> None:

@@ -122,6 +122,11 @@ class Label:
         return f"{self.name} ({self.align}-aligned {self.kind}): {self.doc}"
 
 
+TOKEN_DTYPES = ("uint8", "uint16", "int16", "int32", "int64")
+
+DTYPE = Param("dtype", "int32", "token dtype", str, choices=TOKEN_DTYPES, affects_data=False)
+"""The one token-dtype parameter every task takes (it never changes the data)."""
+
 TARGETS = Label(
     "targets", "next", "next_token", "tokens[:, t+1] where the task scores it, -100 elsewhere"
 )

@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import _core
 from ..batch import IGNORE_INDEX, Batch, Vocabulary
-from ..tasks import TARGETS, Label, Param, Task, in_range, item_label, register
+from ..tasks import DTYPE, TARGETS, Label, Param, Task, in_range, item_label, register
 from .dfa import DFA
 
 LABEL_NAMES = ("targets", "states", "valid_next", "next_probs")
@@ -89,14 +89,7 @@ class Regbench(Task):
             _labels_check,
             affects_data=False,
         ),
-        Param(
-            "dtype",
-            "int32",
-            "token dtype",
-            str,
-            choices=("uint8", "uint16", "int16", "int32", "int64"),
-            affects_data=False,
-        ),
+        DTYPE,
     )
 
     def _check(self) -> None:

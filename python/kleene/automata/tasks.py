@@ -21,12 +21,11 @@ import numpy as np
 
 from .. import _core
 from ..batch import IGNORE_INDEX, Batch, Vocabulary
-from ..tasks import TARGETS, Label, Param, Task, in_range, item_label, register
+from ..tasks import DTYPE, TARGETS, Label, Param, Task, in_range, item_label, register
 from . import languages
 from .dfa import DFA
 
 MAX_TASK_LENGTH = 1 << 16
-DTYPES = ("uint8", "uint16", "int16", "int32", "int64")
 
 
 def _length_params(lo: int, hi: int) -> tuple[Param, ...]:
@@ -34,9 +33,6 @@ def _length_params(lo: int, hi: int) -> tuple[Param, ...]:
         Param("min_length", lo, "shortest string", int, in_range(0, MAX_TASK_LENGTH)),
         Param("max_length", hi, "longest string (= T)", int, in_range(1, MAX_TASK_LENGTH)),
     )
-
-
-_DTYPE = Param("dtype", "int32", "token dtype", str, choices=DTYPES, affects_data=False)
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -133,7 +129,7 @@ class Parity(_ClassifyTask):
     """DeepMind parity_check: uniform binary strings, label = number of 1s mod 2."""
 
     name = "parity"
-    params = (*_length_params(1, 40), _DTYPE)
+    params = (*_length_params(1, 40), DTYPE)
 
     @functools.cached_property
     def dfa(self) -> DFA:
@@ -149,7 +145,7 @@ class EvenPairs(_ClassifyTask):
     """DeepMind even_pairs: uniform binary strings, label = (#01 + #10) mod 2."""
 
     name = "even_pairs"
-    params = (*_length_params(1, 40), _DTYPE)
+    params = (*_length_params(1, 40), DTYPE)
 
     @functools.cached_property
     def dfa(self) -> DFA:
@@ -168,7 +164,7 @@ class CycleNavigation(_ClassifyTask):
     params = (
         *_length_params(1, 40),
         Param("cycle_length", 5, "positions on the cycle", int, in_range(2, 1 << 12)),
-        _DTYPE,
+        DTYPE,
     )
 
     @functools.cached_property
@@ -190,7 +186,7 @@ class ModularArithmetic(_ClassifyTask):
     params = (
         *_length_params(1, 41),
         Param("modulus", 5, "the modulus m", int, in_range(2, 64)),
-        _DTYPE,
+        DTYPE,
     )
 
     @functools.cached_property
@@ -212,7 +208,7 @@ class WordProblem(_ClassifyTask):
     params = (
         *_length_params(1, 64),
         Param("group", "S5", "the group, e.g. Z60, S5, A5, A4xZ3", str),
-        _DTYPE,
+        DTYPE,
     )
 
     @functools.cached_property
@@ -248,7 +244,7 @@ class Tomita(_AutomatonTask):
         Param("index", 1, "grammar number 1..7", int, in_range(1, 7)),
         *_length_params(0, 50),
         Param("mode", "positive", "positive or classify", str, choices=("positive", "classify")),
-        _DTYPE,
+        DTYPE,
     )
 
     @functools.cached_property
@@ -293,7 +289,7 @@ class FlipFlop(_AutomatonTask):
         Param("length", 256, "instruction/bit pairs per sequence", int, in_range(1, 1 << 15)),
         Param("p_write", 0.1, "probability of a write", float, in_range(0.0, 1.0)),
         Param("p_read", 0.1, "probability of a read", float, in_range(0.0, 1.0)),
-        _DTYPE,
+        DTYPE,
     )
 
     def _check(self) -> None:
@@ -352,7 +348,7 @@ class DyckBounded(Task):
         Param("k", 2, "bracket types", int, in_range(1, 64)),
         Param("m", 4, "maximal depth", int, in_range(1, 64)),
         *_length_params(2, 100),
-        _DTYPE,
+        DTYPE,
     )
 
     @functools.cached_property

@@ -30,16 +30,12 @@ import numpy as np
 
 from .. import _core
 from ..batch import IGNORE_INDEX, Batch, Vocabulary
-from ..tasks import TARGETS, Param, Task, in_range, item_label, register
+from ..tasks import DTYPE, TARGETS, Param, Task, in_range, item_label, register
 from .eca import BOUNDARIES
 from .life import LIFE_BOUNDARIES
 
 DTYPES = ("uint8", "uint16", "int16", "int32", "int64")
 MAX_CELLS = 1 << 24
-
-
-def _dtype_param() -> Param:
-    return Param("dtype", "int32", "token dtype", str, choices=DTYPES, affects_data=False)
 
 
 @register
@@ -85,7 +81,7 @@ class EcaTask(Task):
             in_range(0, 1),
             affects_data=False,
         ),
-        _dtype_param(),
+        DTYPE,
     )
 
     def _core_args(self) -> dict[str, Any]:
@@ -160,7 +156,7 @@ class LifeTask(Task):
             choices=("bytes", "grid"),
             affects_data=False,
         ),
-        _dtype_param(),
+        DTYPE,
     )
 
     def _core_args(self) -> dict[str, Any]:

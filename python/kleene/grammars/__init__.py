@@ -35,7 +35,7 @@ import numpy as np
 
 from .. import _core
 from ..batch import Batch, Vocabulary
-from ..tasks import Label, Param, Task, in_range, item_label, register
+from ..tasks import DTYPE, Label, Param, Task, in_range, item_label, register
 
 CFG3_PRESETS = ("cfg3b", "cfg3i", "cfg3h", "cfg3g", "cfg3f", "cfg3e1", "cfg3e2", "cfg3j", "cfg3k")
 """Names of the nine cfg3 configurations of "Physics of Language Models, Part 1"."""
@@ -547,14 +547,7 @@ _LABEL_CHOICES = ("", "ancestors", "spans", "ancestors,spans")
 
 _CFG3_COMMON = (
     Param("labels", "", "labels to return", str, choices=_LABEL_CHOICES, affects_data=False),
-    Param(
-        "dtype",
-        "int32",
-        "token dtype",
-        str,
-        choices=("uint8", "uint16", "int16", "int32", "int64"),
-        affects_data=False,
-    ),
+    DTYPE,
 )
 
 
@@ -710,14 +703,7 @@ class Dyck(Task):
             int,
             lambda v: None if 2 <= v <= 4096 and v % 2 == 0 else "must be even and in [2, 4096]",
         ),
-        Param(
-            "dtype",
-            "int32",
-            "token dtype",
-            str,
-            choices=("uint8", "uint16", "int16", "int32", "int64"),
-            affects_data=False,
-        ),
+        DTYPE,
     )
 
     @property

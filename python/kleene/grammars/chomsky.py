@@ -36,7 +36,7 @@ import numpy as np
 
 from .. import _core
 from ..batch import Batch, Vocabulary
-from ..tasks import TARGETS, Label, Param, Task, in_range, register
+from ..tasks import DTYPE, TARGETS, Label, Param, Task, in_range, register
 
 MAX_LENGTH = 4096
 """Longest input the tasks accept."""
@@ -65,14 +65,7 @@ class _Seq2Seq(Task):
             int,
             _length_check,
         ),
-        Param(
-            "dtype",
-            "int32",
-            "token dtype",
-            str,
-            choices=("uint8", "uint16", "int16", "int32", "int64"),
-            affects_data=False,
-        ),
+        DTYPE,
     )
 
     @functools.cached_property
