@@ -119,6 +119,8 @@ impl MarkovConfig {
 #[derive(Clone)]
 struct Chain {
     probs: Vec<f64>,
+    /// `probs` rounded to the label dtype, so a label row is one copy.
+    probs32: Vec<f32>,
     /// `cum[s*V + j]` = round(2^32 * P(symbol <= j | s)); the last entry of a row is 2^32.
     cum: Vec<u64>,
 }
@@ -127,6 +129,7 @@ impl Chain {
     fn zeros(states: usize, v: usize) -> Self {
         Chain {
             probs: vec![0.0; states * v],
+            probs32: vec![0.0; states * v],
             cum: vec![0; states * v],
         }
     }
@@ -144,8 +147,13 @@ impl Chain {
         let probs = &mut self.probs[row * v..(row + 1) * v];
         let sum: f64 = probs.iter().sum();
         let mut acc = 0.0;
-        for (p, c) in probs.iter_mut().zip(&mut self.cum[row * v..(row + 1) * v]) {
+        let cells = probs
+            .iter_mut()
+            .zip(&mut self.cum[row * v..(row + 1) * v])
+            .zip(&mut self.probs32[row * v..(row + 1) * v]);
+        for ((p, c), p32) in cells {
             *p /= sum;
+            *p32 = *p as f32;
             acc += *p;
             *c = (acc * SCALE).round().min(SCALE) as u64;
         }
@@ -477,11 +485,13 @@ fn sample_sequence<T: TokenId>(
         };
         let first = range.as_ref().map_or(len, |r| r.start);
         if labelled && first > 0 {
-            ctx.write_labels(&mut out, &counts, state, first - 1);
+            ctx.write_labels::<0, T>(&mut out, &counts, state, first - 1);
         }
         let Some(range) = range else { break };
-        state = if labelled {
-            ctx.run_labelled(&mut draws, &mut out, &mut counts, state, range)
+        state = if labelled && v == 2 {
+            ctx.run_labelled::<2, T>(&mut draws, &mut out, &mut counts, state, range)
+        } else if labelled {
+            ctx.run_labelled::<0, T>(&mut draws, &mut out, &mut counts, state, range)
         } else {
             ctx.run_plain(&mut draws, out.tokens, state, range)
         };
@@ -542,7 +552,9 @@ impl Segment<'_> {
         state
     }
 
-    fn run_labelled<T: TokenId>(
+    /// `V` is the vocabulary size when known at compile time (0: `self.v`), so the binary
+    /// case writes its two-entry rows without loops or calls.
+    fn run_labelled<const V: usize, T: TokenId>(
         &self,
         draws: &mut U32Draws,
         out: &mut RowOut<'_, T>,
@@ -559,33 +571,51 @@ impl Segment<'_> {
             }
             state = self.next_state(out.tokens, state, t, x);
             out.tokens[t] = T::from_id(x);
-            self.write_labels(out, counts, state, t);
+            self.write_labels::<V, T>(out, counts, state, t);
         }
         state
     }
 
     /// Position `t`'s labels: the distribution of the token after context `state`.
-    fn write_labels<T>(&self, out: &mut RowOut<'_, T>, counts: &Counts, state: usize, t: usize) {
-        let v = self.v;
+    #[inline(always)]
+    fn write_labels<const V: usize, T>(
+        &self,
+        out: &mut RowOut<'_, T>,
+        counts: &Counts,
+        state: usize,
+        t: usize,
+    ) {
+        let v = if V > 0 { V } else { self.v };
         let here = t * v..(t + 1) * v;
-        let chain_row = &self.chain.probs[state * v..(state + 1) * v];
-        if let (Some(b), true) = (out.bayes.as_deref_mut(), self.known_chain) {
-            // A known chain is its own Bayes-optimal predictor.
-            for (dst, &p) in b[here.clone()].iter_mut().zip(chain_row) {
-                *dst = p as f32;
-            }
-        } else if let Some(b) = out.bayes.as_deref_mut() {
-            let inv = self.inv_totals[counts.total[state] as usize];
-            let seen = &counts.by_symbol[state * v..(state + 1) * v];
-            for (dst, &n) in b[here.clone()].iter_mut().zip(seen) {
-                *dst = ((n as f64 + self.alpha) * inv) as f32;
+        let row = state * v..(state + 1) * v;
+        let chain_row = &self.chain.probs32[row.clone()];
+        if let Some(b) = out.bayes.as_deref_mut() {
+            if self.known_chain {
+                // A known chain is its own Bayes-optimal predictor.
+                copy_row::<V>(&mut b[here.clone()], chain_row);
+            } else {
+                let inv = self.inv_totals[counts.total[state] as usize];
+                for (dst, &n) in b[here.clone()].iter_mut().zip(&counts.by_symbol[row]) {
+                    *dst = ((n as f64 + self.alpha) * inv) as f32;
+                }
             }
         }
         if let Some(tp) = out.true_probs.as_deref_mut() {
-            for (dst, &p) in tp[here].iter_mut().zip(chain_row) {
-                *dst = p as f32;
-            }
+            copy_row::<V>(&mut tp[here], chain_row);
         }
+    }
+}
+
+/// `dst = src` for a label row; an element loop when the length is a constant (a call to
+/// `memcpy` would cost more than the copy).
+#[inline(always)]
+fn copy_row<const V: usize>(dst: &mut [f32], src: &[f32]) {
+    if V > 0 {
+        for j in 0..V {
+            dst[j] = src[j];
+        }
+    } else {
+        dst.copy_from_slice(src);
     }
 }
 
