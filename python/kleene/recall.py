@@ -103,14 +103,7 @@ class _RecallTask(Task):
         return {"targets": out["labels"]}
 
     def _generate(self, count: int, seed: int, start: int, threads: int | None) -> Batch:
-        out = self._sampler.generate(
-            seed=seed,
-            salt=self.stream_salt,
-            start=start,
-            count=count,
-            dtype=self._params["dtype"],
-            threads=threads,
-        )
+        out = self._rows(self._sampler, count, seed, start, threads)
         tokens = out.pop("tokens")
         return self._batch(tokens, start, self._labels(out))
 

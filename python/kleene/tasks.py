@@ -211,6 +211,18 @@ class Task:
     def vocab(self) -> Vocabulary:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _rows(self, sampler: Any, count: int, seed: int, start: int, threads: int | None) -> Any:
+        """Items ``start ..`` from a core row sampler (``generate`` of the binding), keyed by
+        this task's stream: the one call shape into the extension."""
+        return sampler.generate(
+            seed=seed,
+            salt=self.stream_salt,
+            start=start,
+            count=count,
+            dtype=self._params["dtype"],
+            threads=threads,
+        )
+
     def _batch(
         self,
         tokens: np.ndarray,

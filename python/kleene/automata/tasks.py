@@ -370,14 +370,7 @@ class DyckBounded(Task):
         return Vocabulary((*names, "<pad>"), pad_id=2 * k, joiner="" if k == 1 else " ")
 
     def _generate(self, count: int, seed: int, start: int, threads: int | None) -> Batch:
-        out = self._sampler.generate(
-            seed=seed,
-            salt=self.stream_salt,
-            start=start,
-            count=count,
-            dtype=self._params["dtype"],
-            threads=threads,
-        )
+        out = self._rows(self._sampler, count, seed, start, threads)
         symbols = 2 * self._params["k"]
         valid = out["ints"].view(np.uint8).reshape(count, -1, symbols)
         labels = {"valid_next": valid, "depth": out["labels"]}

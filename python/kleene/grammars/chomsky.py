@@ -84,14 +84,7 @@ class _Seq2Seq(Task):
         return Vocabulary((*self.symbols, "|", "<pad>"), sep_id=k, pad_id=k + 1, joiner=" ")
 
     def _generate(self, count: int, seed: int, start: int, threads: int | None) -> Batch:
-        out = self._sampler.generate(
-            seed=seed,
-            salt=self.stream_salt,
-            start=start,
-            count=count,
-            dtype=self._params["dtype"],
-            threads=threads,
-        )
+        out = self._rows(self._sampler, count, seed, start, threads)
         labels = {"targets": out["labels"], "accuracy_mask": out["ints"].view(np.bool_)}
         return self._batch(out["tokens"], start, labels, out["lengths"])
 

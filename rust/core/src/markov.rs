@@ -611,9 +611,7 @@ impl Segment<'_> {
 #[inline(always)]
 fn copy_row<const V: usize>(dst: &mut [f32], src: &[f32]) {
     if V > 0 {
-        for j in 0..V {
-            dst[j] = src[j];
-        }
+        dst[..V].copy_from_slice(&src[..V]);
     } else {
         dst.copy_from_slice(src);
     }
