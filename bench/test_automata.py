@@ -143,7 +143,7 @@ def partial_dfa() -> DFA:
     return DFA.from_table(table, np.ones(10, bool), alphabet="abcdefgh")
 
 
-@pytest.mark.parametrize("length", [56, 100, 160])
+@pytest.mark.parametrize("length", [56, 64, 100, 160])
 @pytest.mark.parametrize("threads", [1, 2])
 def test_partial_uniform_kleene(benchmark, partial_dfa, length, threads):
     group = f"uniform vs walk, random partial DFA, B={PARTIAL_B} n={length}"
@@ -152,7 +152,7 @@ def test_partial_uniform_kleene(benchmark, partial_dfa, length, threads):
     benchmark(partial_dfa.sample, PARTIAL_B, length, seed=1, threads=threads)
 
 
-@pytest.mark.parametrize("length", [56, 100, 160])
+@pytest.mark.parametrize("length", [56, 64, 100, 160])
 def test_partial_walk_kleene(benchmark, partial_dfa, length):
     group = f"uniform vs walk, random partial DFA, B={PARTIAL_B} n={length}"
     items = PARTIAL_B * length
@@ -160,7 +160,7 @@ def test_partial_walk_kleene(benchmark, partial_dfa, length):
     benchmark(partial_dfa.sample, PARTIAL_B, length, method="walk", seed=1, threads=1)
 
 
-@pytest.mark.parametrize("length", [56, 100, 160])
+@pytest.mark.parametrize("length", [56, 64, 100, 160])
 def test_partial_uniform_numpy(benchmark, partial_dfa, length):
     group = f"uniform vs walk, random partial DFA, B={PARTIAL_B} n={length}"
     items = PARTIAL_B * length
@@ -171,7 +171,7 @@ def test_partial_uniform_numpy(benchmark, partial_dfa, length):
     benchmark(numpy_uniform, table, counts, partial_dfa.start, PARTIAL_B, length, rng)
 
 
-@pytest.mark.parametrize("length", [56, 100, 160])
+@pytest.mark.parametrize("length", [56, 64, 100, 160])
 def test_partial_walk_numpy(benchmark, partial_dfa, length):
     group = f"uniform vs walk, random partial DFA, B={PARTIAL_B} n={length}"
     items = PARTIAL_B * length

@@ -77,25 +77,6 @@ pub fn below(rng: &mut ItemRng, n: u64) -> u64 {
     (m >> 64) as u64
 }
 
-/// A uniform draw in `0..n` for `n > 0` up to 2^128 - 1 (bit-mask rejection).
-pub(super) fn below_u128(rng: &mut ItemRng, n: u128) -> u128 {
-    if n <= u64::MAX as u128 {
-        return below(rng, n as u64) as u128;
-    }
-    let bits = 128 - (n - 1).leading_zeros();
-    let mask = if bits == 128 {
-        u128::MAX
-    } else {
-        (1u128 << bits) - 1
-    };
-    loop {
-        let x = ((rng.next_u64() as u128) << 64 | rng.next_u64() as u128) & mask;
-        if x < n {
-            return x;
-        }
-    }
-}
-
 /// A uniform float in [0, 1) with 53 random bits.
 #[inline(always)]
 fn unit(rng: &mut ItemRng) -> f64 {
@@ -388,21 +369,31 @@ enum UniformDraw {
 
 impl<'a> UniformSampler<'a> {
     fn new(dfa: &'a Dfa, spec: &LengthSpec) -> Result<Self> {
-        let counts = CountTable::new(dfa, spec.max_len)?;
         let n = dfa.num_states();
-        let lengths: Vec<usize> = (spec.min_len..=spec.max_len)
-            .filter(|&l| !counts.get(n, l, dfa.start()).is_zero())
-            .collect();
+        let (method, lengths): (UniformDraw, Vec<usize>) = match RankTable::new(dfa, spec.max_len) {
+            Ok(ranks) => {
+                let lengths = (spec.min_len..=spec.max_len)
+                    .filter(|&l| ranks.has_strings(l))
+                    .collect();
+                (UniformDraw::Exact(ranks), lengths)
+            }
+            Err(too_large) => {
+                let counts = CountTable::new(dfa, spec.max_len)?;
+                if counts.is_exact() {
+                    return Err(too_large); // counts below 2^128 are sampled exactly or not at all
+                }
+                let lengths = (spec.min_len..=spec.max_len)
+                    .filter(|&l| !counts.get(n, l, dfa.start()).is_zero())
+                    .collect();
+                (UniformDraw::Log(counts.ln_values()), lengths)
+            }
+        };
         ensure(!lengths.is_empty(), "min_len", || {
             format!(
                 "the language has no string with length in {}..={}",
                 spec.min_len, spec.max_len
             )
         })?;
-        let method = match RankTable::new(dfa, spec.max_len, &counts)? {
-            Some(ranks) => UniformDraw::Exact(ranks),
-            None => UniformDraw::Log(counts.ln_values()),
-        };
         Ok(UniformSampler {
             dfa,
             method,
