@@ -11,7 +11,7 @@
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::ptr::null_mut;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rayon::ThreadPool;
@@ -80,9 +80,19 @@ pub fn default_threads() -> usize {
         })
 }
 
+/// One-thread pools made of their calling thread so far (see [`with_current_thread`]).
+static OWN_POOLS: AtomicUsize = AtomicUsize::new(0);
+
+/// How many calling threads get a pool of their own; later ones share one pool thread.
+/// rayon cannot free a pool built around the current thread (it leaks the thread's worker
+/// state, a few KiB), so a caller that starts a fresh thread per call (as a binding that runs
+/// each call on a worker thread does) must not build one each time.
+const MAX_OWN_POOLS: usize = 64;
+
 /// Runs `work` on the calling thread, inside a one-thread pool made of that thread, so that
 /// rayon's parallel iterators run inline instead of spreading over the global pool (and
-/// without the cost of handing the work to another thread).
+/// without the cost of handing the work to another thread). Past [`MAX_OWN_POOLS`] calling
+/// threads, `work` runs on the process's shared one-thread pool instead.
 fn with_current_thread<R: Send>(work: impl FnOnce() -> R + Send) -> R {
     thread_local! {
         // Leaked: one small pool per calling thread, never joined. It stays valid in a forked
@@ -90,18 +100,37 @@ fn with_current_thread<R: Send>(work: impl FnOnce() -> R + Send) -> R {
         // (rayon would refuse to build a second pool around the same thread).
         static OWN: Cell<Option<&'static ThreadPool>> = const { Cell::new(None) };
     }
-    let pool = OWN.get().unwrap_or_else(|| {
-        let pool: &'static ThreadPool = Box::leak(Box::new(
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(1)
-                .use_current_thread()
-                .build()
-                .expect("building a one-thread rayon pool"),
-        ));
-        OWN.set(Some(pool));
-        pool
-    });
+    if let Some(pool) = OWN.get() {
+        return pool.install(work);
+    }
+    if OWN_POOLS.fetch_add(1, Ordering::Relaxed) >= MAX_OWN_POOLS {
+        return shared_pool(1).install(work);
+    }
+    let pool: &'static ThreadPool = Box::leak(Box::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .use_current_thread()
+            .build()
+            .expect("building a one-thread rayon pool"),
+    ));
+    OWN.set(Some(pool));
     pool.install(work)
+}
+
+/// This process's pool of `n` threads, built on first use.
+fn shared_pool(n: usize) -> Arc<ThreadPool> {
+    let mut map = registry().pools.lock().unwrap_or_else(|e| e.into_inner());
+    map.entry(n)
+        .or_insert_with(|| {
+            Arc::new(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .thread_name(|i| format!("kleene-{i}"))
+                    .build()
+                    .expect("building a rayon pool"),
+            )
+        })
+        .clone()
 }
 
 /// Runs `work` on a pool of `threads` threads (`None` or 0: [`default_threads`]; capped at
@@ -114,26 +143,33 @@ pub fn with_threads<R: Send>(threads: Option<usize>, work: impl FnOnce() -> R + 
     if n == 1 {
         return with_current_thread(work);
     }
-    let pool = {
-        let mut map = registry().pools.lock().unwrap_or_else(|e| e.into_inner());
-        map.entry(n)
-            .or_insert_with(|| {
-                Arc::new(
-                    rayon::ThreadPoolBuilder::new()
-                        .num_threads(n)
-                        .thread_name(|i| format!("kleene-{i}"))
-                        .build()
-                        .expect("building a rayon pool"),
-                )
-            })
-            .clone()
-    };
-    pool.install(work)
+    shared_pool(n).install(work)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_lived_threads_share_a_pool_past_the_cap() {
+        // Each thread calls once; past the cap the work still runs (on the shared pool) and
+        // parallel iterators inside it still see one thread.
+        use rayon::prelude::*;
+        for _ in 0..MAX_OWN_POOLS + 8 {
+            let seen = std::thread::spawn(|| {
+                with_threads(Some(1), || {
+                    (0..100)
+                        .into_par_iter()
+                        .map(|_| rayon::current_num_threads())
+                        .max()
+                })
+            })
+            .join()
+            .unwrap();
+            assert_eq!(seen, Some(1));
+        }
+        assert!(OWN_POOLS.load(Ordering::Relaxed) > MAX_OWN_POOLS);
+    }
 
     #[test]
     fn thread_counts_are_checked() {

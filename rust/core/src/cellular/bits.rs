@@ -81,6 +81,25 @@ pub fn unpack_row(words: &[u64], out: &mut [u8]) {
     }
 }
 
+/// Unpacks a packed grid (`words_per_row` words per row) into rows of `width` bytes 0/1:
+/// [`unpack_row`] for every row, with the narrow-grid case (one word per row) as one flat
+/// loop over eight-cell groups, since per-row calls dominate small grids.
+pub fn unpack_grid(packed: &[u64], words_per_row: usize, width: usize, out: &mut [u8]) {
+    if words_per_row == 1 && width.is_multiple_of(8) {
+        for (row, &word) in out.chunks_exact_mut(width).zip(packed) {
+            let mut word = word;
+            for dst in row.chunks_exact_mut(8) {
+                dst.copy_from_slice(&SPREAD[(word & 0xFF) as usize].to_le_bytes());
+                word >>= 8;
+            }
+        }
+        return;
+    }
+    for (row, words) in out.chunks_mut(width).zip(packed.chunks(words_per_row)) {
+        unpack_row(words, row);
+    }
+}
+
 /// Copies bits `start .. start + len` of `src` into `dst` starting at bit 0 (`dst` has
 /// `words_for(len)` words; bits past `len` are cleared).
 pub fn extract_bits(src: &[u64], start: usize, len: usize, dst: &mut [u64]) {
@@ -113,7 +132,7 @@ mod tests {
 
     #[test]
     fn pack_unpack_round_trip_and_extract() {
-        for width in [1usize, 7, 63, 64, 65, 130, 200] {
+        for width in [1usize, 7, 8, 32, 56, 63, 64, 65, 130, 200] {
             let cells: Vec<u8> = (0..width)
                 .map(|i| ((i * 7 + i / 3) % 3 == 0) as u8)
                 .collect();
@@ -134,6 +153,11 @@ mod tests {
             let mut back = vec![9u8; width];
             unpack_row(&words, &mut back);
             assert_eq!(back, cells);
+            // a grid of three such rows, through the grid path
+            let grid: Vec<u64> = words.iter().chain(&words).chain(&words).copied().collect();
+            let mut back3 = vec![9u8; 3 * width];
+            unpack_grid(&grid, words.len(), width, &mut back3);
+            assert_eq!(back3, [&cells[..], &cells[..], &cells[..]].concat());
             for (start, len) in [(0, width), (width / 3, width - width / 3), (width - 1, 1)] {
                 let mut part = vec![0u64; words_for(len)];
                 extract_bits(&words, start, len, &mut part);

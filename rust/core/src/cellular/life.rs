@@ -7,7 +7,7 @@
 
 use rayon::prelude::*;
 
-use super::bits::{pack_row, tail_mask, unpack_row, words_for};
+use super::bits::{pack_row, tail_mask, unpack_grid, unpack_row, words_for};
 use crate::error::{ensure, KleeneError, Result};
 use crate::limits::{check_elements, check_work};
 use crate::pool::with_threads;
@@ -312,8 +312,9 @@ impl Life {
             }
         }
         // First and last rows: neighbours wrap around (torus) or are dead.
-        let edge_rows = if h == 1 { vec![0] } else { vec![0, h - 1] };
-        for y in edge_rows {
+        let edges = [0, h - 1];
+        let edge_rows = if h == 1 { &edges[..1] } else { &edges[..] };
+        for &y in edge_rows {
             let neighbour = |r: Option<usize>, w: usize| match r {
                 Some(r) => (ones[r * nw + w], twos[r * nw + w]),
                 None => (0, 0),
@@ -388,34 +389,42 @@ pub fn run_cells(
     )?;
     let per = check_elements("Life output", &[rows, h, w], 1)?;
     let total = check_elements("Life output", &[count, rows, h, w], 1)?;
-    let mut out = vec![0u8; total];
-    let nw = life.words();
+    // Written once, frame by frame, without zeroing first: the output is most of the work.
+    let mut out: Vec<u8> = Vec::with_capacity(total);
+    let (nw, frame_len) = (life.words(), h * w);
     with_threads(threads, || {
-        out.par_chunks_mut(per.max(1))
+        out.spare_capacity_mut()[..total]
+            .par_chunks_mut(per.max(1))
             .zip(grids.par_chunks(gw))
-            .try_for_each(|(dst, grid)| {
-                let mut cur = grid.to_vec();
-                let mut next = vec![0u64; gw];
-                let mut scratch = LifeScratch::default();
-                for j in 0..rows {
-                    crate::interrupt::poll()?;
-                    if j > 0 {
-                        for g in 0..stride {
-                            if g % 1024 == 1023 {
-                                crate::interrupt::poll()?;
+            .try_for_each_init(
+                || vec![0u8; frame_len],
+                |frame, (dst, grid)| {
+                    let mut cur = grid.to_vec();
+                    let mut next = vec![0u64; gw];
+                    let mut scratch = LifeScratch::default();
+                    for (j, frame_out) in dst.chunks_exact_mut(frame_len.max(1)).enumerate() {
+                        crate::interrupt::poll()?;
+                        if j > 0 {
+                            for g in 0..stride {
+                                if g % 1024 == 1023 {
+                                    crate::interrupt::poll()?;
+                                }
+                                life.step_with(&cur, &mut next, &mut scratch);
+                                std::mem::swap(&mut cur, &mut next);
                             }
-                            life.step_with(&cur, &mut next, &mut scratch);
-                            std::mem::swap(&mut cur, &mut next);
+                        }
+                        unpack_grid(&cur, nw, w, frame);
+                        for (cell, &v) in frame_out.iter_mut().zip(frame.iter()) {
+                            cell.write(v);
                         }
                     }
-                    let frame = &mut dst[j * h * w..(j + 1) * h * w];
-                    for (cells, packed) in frame.chunks_mut(w).zip(cur.chunks(nw)) {
-                        unpack_row(packed, cells);
-                    }
-                }
-                Ok(())
-            })
+                    Ok::<(), KleeneError>(())
+                },
+            )
     })?;
+    // SAFETY: the chunks cover `0..total` (`count` grids of `rows` frames of `frame_len`
+    // bytes) and every frame was written above; on an error we returned before this.
+    unsafe { out.set_len(total) };
     Ok(out)
 }
 
