@@ -153,11 +153,29 @@ def test_partial_uniform_kleene(benchmark, partial_dfa, length, threads):
 
 
 @pytest.mark.parametrize("length", [56, 64, 100, 160])
-def test_partial_walk_kleene(benchmark, partial_dfa, length):
+@pytest.mark.parametrize("threads", [1, 2])
+def test_partial_walk_kleene(benchmark, partial_dfa, length, threads):
     group = f"uniform vs walk, random partial DFA, B={PARTIAL_B} n={length}"
     items = PARTIAL_B * length
-    declare(benchmark, group=group, impl="kleene walk (1 thread)", items=items, unit="symbols")
-    benchmark(partial_dfa.sample, PARTIAL_B, length, method="walk", seed=1, threads=1)
+    impl = f"kleene walk ({threads} thread{'s' if threads > 1 else ''})"
+    declare(benchmark, group=group, impl=impl, items=items, unit="symbols")
+    benchmark(partial_dfa.sample, PARTIAL_B, length, method="walk", seed=1, threads=threads)
+
+
+# -- formal-language tasks at 1 and 2 threads (two-thread scaling; no peer) ------------------
+
+TASK_B = 1024
+
+
+@pytest.mark.parametrize("name", ["tomita", "dyck"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_language_task_kleene(benchmark, name, threads):
+    task = tasks.get(name)
+    tokens = task.batch(TASK_B, seed=0).tokens.size
+    impl = f"kleene ({threads} thread{'s' if threads > 1 else ''})"
+    group = f"task {name} (default configuration) B={TASK_B}"
+    declare(benchmark, group=group, impl=impl, items=tokens, unit="tokens")
+    benchmark(task.batch, TASK_B, seed=0, threads=threads)
 
 
 @pytest.mark.parametrize("length", [56, 64, 100, 160])

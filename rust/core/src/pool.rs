@@ -83,28 +83,38 @@ pub fn default_threads() -> usize {
 /// One-thread pools made of their calling thread so far (see [`with_current_thread`]).
 static OWN_POOLS: AtomicUsize = AtomicUsize::new(0);
 
-/// How many calling threads get a pool of their own; later ones share one pool thread.
-/// rayon cannot free a pool built around the current thread (it leaks the thread's worker
-/// state, a few KiB), so a caller that starts a fresh thread per call (as a binding that runs
-/// each call on a worker thread does) must not build one each time.
+/// How many calling threads may get a pool of their own. rayon cannot free a pool built
+/// around the current thread (it leaks the thread's worker state, a few KiB), so such pools
+/// are for long-lived threads only: a thread gets one on its second call, and at most this
+/// many threads ever do.
 const MAX_OWN_POOLS: usize = 64;
+
+thread_local! {
+    // Leaked: one small pool per calling thread, never joined. It stays valid in a forked
+    // child, whose only thread is the one that forked and thus the pool's only member (rayon
+    // would refuse to build a second pool around the same thread).
+    static OWN: Cell<Option<&'static ThreadPool>> = const { Cell::new(None) };
+    static CALLS: Cell<u32> = const { Cell::new(0) };
+}
 
 /// Runs `work` on the calling thread, inside a one-thread pool made of that thread, so that
 /// rayon's parallel iterators run inline instead of spreading over the global pool (and
-/// without the cost of handing the work to another thread). Past [`MAX_OWN_POOLS`] calling
-/// threads, `work` runs on the process's shared one-thread pool instead.
+/// without the cost of handing the work to another thread). A thread's first call, and every
+/// call past [`MAX_OWN_POOLS`] such threads, runs on a pool of one fresh thread that is freed
+/// afterwards: a caller that starts a thread per call (as a binding that runs each call on a
+/// worker thread does) must not leak a pool per call.
 fn with_current_thread<R: Send>(work: impl FnOnce() -> R + Send) -> R {
-    thread_local! {
-        // Leaked: one small pool per calling thread, never joined. It stays valid in a forked
-        // child, whose only thread is the one that forked and thus the pool's only member
-        // (rayon would refuse to build a second pool around the same thread).
-        static OWN: Cell<Option<&'static ThreadPool>> = const { Cell::new(None) };
-    }
     if let Some(pool) = OWN.get() {
         return pool.install(work);
     }
-    if OWN_POOLS.fetch_add(1, Ordering::Relaxed) >= MAX_OWN_POOLS {
-        return shared_pool(1).install(work);
+    let calls = CALLS.get().saturating_add(1);
+    CALLS.set(calls);
+    if calls < 2 || OWN_POOLS.fetch_add(1, Ordering::Relaxed) >= MAX_OWN_POOLS {
+        return rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .expect("building a one-thread rayon pool")
+            .install(work);
     }
     let pool: &'static ThreadPool = Box::leak(Box::new(
         rayon::ThreadPoolBuilder::new()
@@ -151,24 +161,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn short_lived_threads_share_a_pool_past_the_cap() {
-        // Each thread calls once; past the cap the work still runs (on the shared pool) and
-        // parallel iterators inside it still see one thread.
+    fn one_call_threads_build_no_pool_of_their_own() {
+        // Threads that call once run on a temporary pool (nothing leaked); parallel iterators
+        // inside still see one thread. A thread that calls again gets its own pool.
         use rayon::prelude::*;
-        for _ in 0..MAX_OWN_POOLS + 8 {
-            let seen = std::thread::spawn(|| {
-                with_threads(Some(1), || {
-                    (0..100)
-                        .into_par_iter()
-                        .map(|_| rayon::current_num_threads())
-                        .max()
-                })
+        let one_thread = || {
+            with_threads(Some(1), || {
+                (0..100)
+                    .into_par_iter()
+                    .map(|_| rayon::current_num_threads())
+                    .max()
             })
-            .join()
-            .unwrap();
-            assert_eq!(seen, Some(1));
+        };
+        let has_own = || OWN.get().is_some();
+        for _ in 0..20 {
+            let once = std::thread::spawn(move || (one_thread(), has_own()));
+            assert_eq!(once.join().unwrap(), (Some(1), false));
         }
-        assert!(OWN_POOLS.load(Ordering::Relaxed) > MAX_OWN_POOLS);
+        let twice = std::thread::spawn(move || (one_thread(), one_thread(), has_own()));
+        let (a, b, own) = twice.join().unwrap();
+        assert_eq!((a, b), (Some(1), Some(1)));
+        // (unless 64 other threads of this test process got there first)
+        assert!(own || OWN_POOLS.load(Ordering::Relaxed) > MAX_OWN_POOLS);
     }
 
     #[test]
