@@ -143,13 +143,18 @@ fn shared_pool(n: usize) -> Arc<ThreadPool> {
         .clone()
 }
 
+/// The thread count [`with_threads`] runs on for a caller's `threads`.
+pub fn resolve_threads(threads: Option<usize>) -> usize {
+    threads
+        .filter(|&n| n > 0)
+        .unwrap_or_else(default_threads)
+        .min(MAX_THREADS)
+}
+
 /// Runs `work` on a pool of `threads` threads (`None` or 0: [`default_threads`]; capped at
 /// [`MAX_THREADS`]; callers validate user input with [`check_threads`]).
 pub fn with_threads<R: Send>(threads: Option<usize>, work: impl FnOnce() -> R + Send) -> R {
-    let n = threads
-        .filter(|&n| n > 0)
-        .unwrap_or_else(default_threads)
-        .min(MAX_THREADS);
+    let n = resolve_threads(threads);
     if n == 1 {
         return with_current_thread(work);
     }

@@ -5,12 +5,14 @@
 //! 0..8) and applies the rule as a multiplexer tree over (count bits, alive), so any of the
 //! 2^18 B/S rules runs at the same speed; Conway's B3/S23 has its own short formula.
 
+use std::mem::MaybeUninit;
+
 use rayon::prelude::*;
 
 use super::bits::{pack_row, tail_mask, unpack_grid, unpack_row, words_for};
 use crate::error::{ensure, KleeneError, Result};
 use crate::limits::{check_elements, check_work};
-use crate::pool::with_threads;
+use crate::pool::{resolve_threads, with_threads};
 
 /// Largest side of a grid.
 pub const MAX_SIDE: usize = 1 << 20;
@@ -392,36 +394,44 @@ pub fn run_cells(
     // Written once, frame by frame, without zeroing first: the output is most of the work.
     let mut out: Vec<u8> = Vec::with_capacity(total);
     let (nw, frame_len) = (life.words(), h * w);
-    with_threads(threads, || {
-        out.spare_capacity_mut()[..total]
-            .par_chunks_mut(per.max(1))
-            .zip(grids.par_chunks(gw))
-            .try_for_each_init(
-                || vec![0u8; frame_len],
-                |frame, (dst, grid)| {
-                    let mut cur = grid.to_vec();
-                    let mut next = vec![0u64; gw];
-                    let mut scratch = LifeScratch::default();
-                    for (j, frame_out) in dst.chunks_exact_mut(frame_len.max(1)).enumerate() {
+    let run_grid = |frame: &mut Vec<u8>, (dst, grid): (&mut [MaybeUninit<u8>], &[u64])| {
+        let mut cur = grid.to_vec();
+        let mut next = vec![0u64; gw];
+        let mut scratch = LifeScratch::default();
+        for (j, frame_out) in dst.chunks_exact_mut(frame_len.max(1)).enumerate() {
+            crate::interrupt::poll()?;
+            if j > 0 {
+                for g in 0..stride {
+                    if g % 1024 == 1023 {
                         crate::interrupt::poll()?;
-                        if j > 0 {
-                            for g in 0..stride {
-                                if g % 1024 == 1023 {
-                                    crate::interrupt::poll()?;
-                                }
-                                life.step_with(&cur, &mut next, &mut scratch);
-                                std::mem::swap(&mut cur, &mut next);
-                            }
-                        }
-                        unpack_grid(&cur, nw, w, frame);
-                        for (cell, &v) in frame_out.iter_mut().zip(frame.iter()) {
-                            cell.write(v);
-                        }
                     }
-                    Ok::<(), KleeneError>(())
-                },
-            )
-    })?;
+                    life.step_with(&cur, &mut next, &mut scratch);
+                    std::mem::swap(&mut cur, &mut next);
+                }
+            }
+            unpack_grid(&cur, nw, w, frame);
+            for (cell, &v) in frame_out.iter_mut().zip(frame.iter()) {
+                cell.write(v);
+            }
+        }
+        Ok::<(), KleeneError>(())
+    };
+    let spare = &mut out.spare_capacity_mut()[..total];
+    if resolve_threads(threads) == 1 {
+        // On the calling thread, without a pool: cheapest for the small calls of one thread.
+        let mut frame = vec![0u8; frame_len];
+        spare
+            .chunks_mut(per.max(1))
+            .zip(grids.chunks(gw))
+            .try_for_each(|job| run_grid(&mut frame, job))?;
+    } else {
+        with_threads(threads, || {
+            spare
+                .par_chunks_mut(per.max(1))
+                .zip(grids.par_chunks(gw))
+                .try_for_each_init(|| vec![0u8; frame_len], |frame, job| run_grid(frame, job))
+        })?;
+    }
     // SAFETY: the chunks cover `0..total` (`count` grids of `rows` frames of `frame_len`
     // bytes) and every frame was written above; on an error we returned before this.
     unsafe { out.set_len(total) };
