@@ -3,6 +3,8 @@
 //! Layout: cell `i` of a row is bit `i % 64` of word `i / 64` (LSB first); bits past the row's
 //! width in its last word are always 0.
 
+use std::mem::MaybeUninit;
+
 /// Number of `u64` words holding `width` cells.
 #[inline]
 pub fn words_for(width: usize) -> usize {
@@ -24,8 +26,7 @@ pub fn pack_row(cells: &[u8], out: &mut [u64]) {
         let mut w = 0u64;
         let mut bytes = chunk.chunks_exact(8);
         for (k, eight) in (&mut bytes).enumerate() {
-            let x = u64::from_le_bytes(eight.try_into().expect("8 bytes"));
-            w |= gather8(x) << (8 * k);
+            w |= gather8(eight) << (8 * k);
         }
         let base = chunk.len() - bytes.remainder().len();
         for (i, &c) in bytes.remainder().iter().enumerate() {
@@ -35,9 +36,15 @@ pub fn pack_row(cells: &[u8], out: &mut [u64]) {
     }
 }
 
+/// Eight cells (non-zero = alive) as the low eight bits of a word.
+#[inline(always)]
+pub fn gather8(eight: &[u8]) -> u64 {
+    gather8_word(u64::from_le_bytes(eight.try_into().expect("8 bytes")))
+}
+
 /// The eight bytes of `x` (little-endian) as eight bits: bit `i` set iff byte `i` is non-zero.
 #[inline(always)]
-fn gather8(x: u64) -> u64 {
+fn gather8_word(x: u64) -> u64 {
     const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
     // High bit of each byte set iff the byte is non-zero, then moved to the byte's bit 0.
     let ones = ((((x & LOW7) + LOW7) | x) & !LOW7) >> 7;
@@ -81,22 +88,31 @@ pub fn unpack_row(words: &[u64], out: &mut [u8]) {
     }
 }
 
-/// Unpacks a packed grid (`words_per_row` words per row) into rows of `width` bytes 0/1:
-/// [`unpack_row`] for every row, with the narrow-grid case (one word per row) as one flat
-/// loop over eight-cell groups, since per-row calls dominate small grids.
-pub fn unpack_grid(packed: &[u64], words_per_row: usize, width: usize, out: &mut [u8]) {
+/// Unpacks a packed grid (`words_per_row` words per row) into rows of `width` bytes 0/1,
+/// written straight into (possibly uninitialised) output. The narrow-grid case (one word per
+/// row) is one flat loop over eight-cell groups, since per-row calls dominate small grids;
+/// other shapes go through [`unpack_row`] and `row` (a reusable buffer).
+pub fn unpack_grid(
+    packed: &[u64],
+    words_per_row: usize,
+    width: usize,
+    out: &mut [MaybeUninit<u8>],
+    row: &mut Vec<u8>,
+) {
     if words_per_row == 1 && width.is_multiple_of(8) {
-        for (row, &word) in out.chunks_exact_mut(width).zip(packed) {
+        for (cells, &word) in out.chunks_exact_mut(width).zip(packed) {
             let mut word = word;
-            for dst in row.chunks_exact_mut(8) {
-                dst.copy_from_slice(&SPREAD[(word & 0xFF) as usize].to_le_bytes());
+            for dst in cells.chunks_exact_mut(8) {
+                dst.write_copy_of_slice(&SPREAD[(word & 0xFF) as usize].to_le_bytes());
                 word >>= 8;
             }
         }
         return;
     }
-    for (row, words) in out.chunks_mut(width).zip(packed.chunks(words_per_row)) {
+    row.resize(width, 0);
+    for (cells, words) in out.chunks_mut(width).zip(packed.chunks(words_per_row)) {
         unpack_row(words, row);
+        cells.write_copy_of_slice(row);
     }
 }
 
@@ -155,8 +171,10 @@ mod tests {
             assert_eq!(back, cells);
             // a grid of three such rows, through the grid path
             let grid: Vec<u64> = words.iter().chain(&words).chain(&words).copied().collect();
-            let mut back3 = vec![9u8; 3 * width];
-            unpack_grid(&grid, words.len(), width, &mut back3);
+            let mut back3 = vec![MaybeUninit::new(9u8); 3 * width];
+            unpack_grid(&grid, words.len(), width, &mut back3, &mut Vec::new());
+            // SAFETY: every element was initialised (to 9, then overwritten).
+            let back3: Vec<u8> = back3.iter().map(|c| unsafe { c.assume_init() }).collect();
             assert_eq!(back3, [&cells[..], &cells[..], &cells[..]].concat());
             for (start, len) in [(0, width), (width / 3, width - width / 3), (width - 1, 1)] {
                 let mut part = vec![0u64; words_for(len)];

@@ -9,7 +9,7 @@ use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
-use super::bits::{pack_row, tail_mask, unpack_grid, unpack_row, words_for};
+use super::bits::{gather8, pack_row, tail_mask, unpack_grid, unpack_row, words_for};
 use crate::error::{ensure, KleeneError, Result};
 use crate::limits::{check_elements, check_work};
 use crate::pool::{resolve_threads, with_threads};
@@ -364,8 +364,18 @@ pub fn pack_grids(life: &Life, cells: &[u8]) -> Result<Vec<u64>> {
     let nw = life.words();
     let total = check_elements("packed grids", &[count, life.height, nw], 8)?;
     let mut out = vec![0u64; total];
-    for (dst, src) in out.chunks_mut(nw).zip(cells.chunks(life.width)) {
-        pack_row(src, dst);
+    if nw == 1 && life.width.is_multiple_of(8) {
+        // narrow grids: one flat loop over eight-cell groups (per-row calls dominate)
+        for (word, row) in out.iter_mut().zip(cells.chunks_exact(life.width)) {
+            *word = row
+                .chunks_exact(8)
+                .enumerate()
+                .fold(0, |w, (k, eight)| w | gather8(eight) << (8 * k));
+        }
+    } else {
+        for (dst, src) in out.chunks_mut(nw).zip(cells.chunks(life.width)) {
+            pack_row(src, dst);
+        }
     }
     Ok(out)
 }
@@ -394,7 +404,7 @@ pub fn run_cells(
     // Written once, frame by frame, without zeroing first: the output is most of the work.
     let mut out: Vec<u8> = Vec::with_capacity(total);
     let (nw, frame_len) = (life.words(), h * w);
-    let run_grid = |frame: &mut Vec<u8>, (dst, grid): (&mut [MaybeUninit<u8>], &[u64])| {
+    let run_grid = |row: &mut Vec<u8>, (dst, grid): (&mut [MaybeUninit<u8>], &[u64])| {
         let mut cur = grid.to_vec();
         let mut next = vec![0u64; gw];
         let mut scratch = LifeScratch::default();
@@ -409,27 +419,24 @@ pub fn run_cells(
                     std::mem::swap(&mut cur, &mut next);
                 }
             }
-            unpack_grid(&cur, nw, w, frame);
-            for (cell, &v) in frame_out.iter_mut().zip(frame.iter()) {
-                cell.write(v);
-            }
+            unpack_grid(&cur, nw, w, frame_out, row);
         }
         Ok::<(), KleeneError>(())
     };
     let spare = &mut out.spare_capacity_mut()[..total];
     if resolve_threads(threads) == 1 {
         // On the calling thread, without a pool: cheapest for the small calls of one thread.
-        let mut frame = vec![0u8; frame_len];
+        let mut row = Vec::new();
         spare
             .chunks_mut(per.max(1))
             .zip(grids.chunks(gw))
-            .try_for_each(|job| run_grid(&mut frame, job))?;
+            .try_for_each(|job| run_grid(&mut row, job))?;
     } else {
         with_threads(threads, || {
             spare
                 .par_chunks_mut(per.max(1))
                 .zip(grids.par_chunks(gw))
-                .try_for_each_init(|| vec![0u8; frame_len], |frame, job| run_grid(frame, job))
+                .try_for_each_init(Vec::new, |row, job| run_grid(row, job))
         })?;
     }
     // SAFETY: the chunks cover `0..total` (`count` grids of `rows` frames of `frame_len`
