@@ -113,6 +113,13 @@ impl RankTable {
         Ok(table)
     }
 
+    /// Bytes held by the tables.
+    pub fn bytes(&self) -> usize {
+        8 * (self.arcs.len() + self.moves.len() + self.hops.len())
+            + 8 * (self.starts.len() + self.counts.len())
+            + 4 * (self.cuts.len() + self.degree.len())
+    }
+
     /// Whether some accepted string has length `len`.
     pub fn has_strings(&self, len: usize) -> bool {
         self.count(len, self.start as usize).iter().any(|&w| w != 0)
