@@ -262,7 +262,10 @@ fn uniform_tables_reused_between_calls_belong_to_the_right_automaton() {
     };
     let first = [run(&even_a, 1, 30), run(&no_b, 1, 30), run(&even_a, 5, 30)];
     for _ in 0..3 {
-        for (i, (d, lo)) in [(&even_a, 1), (&no_b, 1), (&even_a, 5)].into_iter().enumerate() {
+        for (i, (d, lo)) in [(&even_a, 1), (&no_b, 1), (&even_a, 5)]
+            .into_iter()
+            .enumerate()
+        {
             let again = run(d, lo, 30);
             assert_eq!(again, first[i], "call {i}");
             for (row, &len) in again.tokens.chunks(30).zip(&again.lengths) {
