@@ -143,7 +143,7 @@ def partial_dfa() -> DFA:
     return DFA.from_table(table, np.ones(10, bool), alphabet="abcdefgh")
 
 
-@pytest.mark.parametrize("length", [56, 100, 160])
+@pytest.mark.parametrize("length", [56, 64, 100, 160])
 @pytest.mark.parametrize("threads", [1, 2])
 def test_partial_uniform_kleene(benchmark, partial_dfa, length, threads):
     group = f"uniform vs walk, random partial DFA, B={PARTIAL_B} n={length}"
@@ -152,15 +152,33 @@ def test_partial_uniform_kleene(benchmark, partial_dfa, length, threads):
     benchmark(partial_dfa.sample, PARTIAL_B, length, seed=1, threads=threads)
 
 
-@pytest.mark.parametrize("length", [56, 100, 160])
-def test_partial_walk_kleene(benchmark, partial_dfa, length):
+@pytest.mark.parametrize("length", [56, 64, 100, 160])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_partial_walk_kleene(benchmark, partial_dfa, length, threads):
     group = f"uniform vs walk, random partial DFA, B={PARTIAL_B} n={length}"
     items = PARTIAL_B * length
-    declare(benchmark, group=group, impl="kleene walk (1 thread)", items=items, unit="symbols")
-    benchmark(partial_dfa.sample, PARTIAL_B, length, method="walk", seed=1, threads=1)
+    impl = f"kleene walk ({threads} thread{'s' if threads > 1 else ''})"
+    declare(benchmark, group=group, impl=impl, items=items, unit="symbols")
+    benchmark(partial_dfa.sample, PARTIAL_B, length, method="walk", seed=1, threads=threads)
 
 
-@pytest.mark.parametrize("length", [56, 100, 160])
+# -- formal-language tasks at 1 and 2 threads (two-thread scaling; no peer) ------------------
+
+TASK_B = 1024
+
+
+@pytest.mark.parametrize("name", ["tomita", "dyck"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_language_task_kleene(benchmark, name, threads):
+    task = tasks.get(name)
+    tokens = task.batch(TASK_B, seed=0).tokens.size
+    impl = f"kleene ({threads} thread{'s' if threads > 1 else ''})"
+    group = f"task {name} (default configuration) B={TASK_B}"
+    declare(benchmark, group=group, impl=impl, items=tokens, unit="tokens")
+    benchmark(task.batch, TASK_B, seed=0, threads=threads)
+
+
+@pytest.mark.parametrize("length", [56, 64, 100, 160])
 def test_partial_uniform_numpy(benchmark, partial_dfa, length):
     group = f"uniform vs walk, random partial DFA, B={PARTIAL_B} n={length}"
     items = PARTIAL_B * length
@@ -171,7 +189,7 @@ def test_partial_uniform_numpy(benchmark, partial_dfa, length):
     benchmark(numpy_uniform, table, counts, partial_dfa.start, PARTIAL_B, length, rng)
 
 
-@pytest.mark.parametrize("length", [56, 100, 160])
+@pytest.mark.parametrize("length", [56, 64, 100, 160])
 def test_partial_walk_numpy(benchmark, partial_dfa, length):
     group = f"uniform vs walk, random partial DFA, B={PARTIAL_B} n={length}"
     items = PARTIAL_B * length

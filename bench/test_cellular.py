@@ -104,6 +104,35 @@ def test_life_batch_numpy(benchmark):
     benchmark.pedantic(numpy_life, args=(SOUPS, 32), rounds=3)
 
 
+# -- Life: batches of small tori, every generation returned ---------------------------------
+G_EVERY = "Life B3/S23 256 x 32x32 torus, 10 generations (every generation out)"
+EVERY_ITEMS = 256 * 1024 * 10
+LIFE2 = kleene.Life(threads=2)
+
+
+@pytest.mark.parametrize("life", [LIFE1, LIFE2], ids=["1thread", "2threads"])
+def test_life_every_kleene(benchmark, life):
+    impl = "kleene (1 thread)" if life is LIFE1 else "kleene (2 threads)"
+    declare(benchmark, group=G_EVERY, impl=impl, items=EVERY_ITEMS, unit="cell-updates")
+    out = life.run(SOUPS, 10)
+    assert out.shape == (256, 11, 32, 32)
+    assert np.array_equal(out[:, 10], numpy_life(SOUPS, 10))
+    benchmark(life.run, SOUPS, 10)
+
+
+def test_life_every_numpy(benchmark):
+    impl = "numpy roll (last generation only)"
+    declare(benchmark, group=G_EVERY, impl=impl, items=EVERY_ITEMS, unit="cell-updates")
+    benchmark.pedantic(numpy_life, args=(SOUPS, 10), rounds=5)
+
+
+def test_life_every_write_bound(benchmark):
+    # what writing the output alone costs: allocate and fill the same uint8 [256, 11, 32, 32]
+    impl = "numpy write of the output bytes (bound)"
+    declare(benchmark, group=G_EVERY, impl=impl, items=EVERY_ITEMS, unit="cell-updates")
+    benchmark(np.ones, (256, 11, 32, 32), np.uint8)
+
+
 # -- Life: one 1024x1024 torus ----------------------------------------------------------------
 G_BIG = "Life B3/S23 1024x1024 torus, 20 generations"
 BIG = kleene.cellular.soup((1024, 1024), 0.4, seed=3)

@@ -292,7 +292,7 @@ class DFA:
 
     def count_is_exact(self, length: int) -> bool:
         """True if ``count(length)`` fits in 128 bits (``count`` can return it). Uniform
-        sampling is exact unranking either way (multi-word integers past 128 bits)."""
+        sampling is exactly uniform either way (multi-word integers past 64 bits)."""
         return self._core.count(_length(length))[0]
 
     # -- sampling ------------------------------------------------------------------------

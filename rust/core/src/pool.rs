@@ -11,7 +11,7 @@
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::ptr::null_mut;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rayon::ThreadPool;
@@ -80,60 +80,115 @@ pub fn default_threads() -> usize {
         })
 }
 
+/// One-thread pools made of their calling thread so far (see [`with_current_thread`]).
+static OWN_POOLS: AtomicUsize = AtomicUsize::new(0);
+
+/// How many calling threads may get a pool of their own. rayon cannot free a pool built
+/// around the current thread (it leaks the thread's worker state, a few KiB), so such pools
+/// are for long-lived threads only: a thread gets one on its second call, and at most this
+/// many threads ever do.
+const MAX_OWN_POOLS: usize = 64;
+
+thread_local! {
+    // Leaked: one small pool per calling thread, never joined. It stays valid in a forked
+    // child, whose only thread is the one that forked and thus the pool's only member (rayon
+    // would refuse to build a second pool around the same thread).
+    static OWN: Cell<Option<&'static ThreadPool>> = const { Cell::new(None) };
+    static CALLS: Cell<u32> = const { Cell::new(0) };
+}
+
 /// Runs `work` on the calling thread, inside a one-thread pool made of that thread, so that
 /// rayon's parallel iterators run inline instead of spreading over the global pool (and
-/// without the cost of handing the work to another thread).
+/// without the cost of handing the work to another thread). A thread's first call, and every
+/// call past [`MAX_OWN_POOLS`] such threads, runs on a pool of one fresh thread that is freed
+/// afterwards: a caller that starts a thread per call (as a binding that runs each call on a
+/// worker thread does) must not leak a pool per call.
 fn with_current_thread<R: Send>(work: impl FnOnce() -> R + Send) -> R {
-    thread_local! {
-        // Leaked: one small pool per calling thread, never joined. It stays valid in a forked
-        // child, whose only thread is the one that forked and thus the pool's only member
-        // (rayon would refuse to build a second pool around the same thread).
-        static OWN: Cell<Option<&'static ThreadPool>> = const { Cell::new(None) };
+    if let Some(pool) = OWN.get() {
+        return pool.install(work);
     }
-    let pool = OWN.get().unwrap_or_else(|| {
-        let pool: &'static ThreadPool = Box::leak(Box::new(
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(1)
-                .use_current_thread()
-                .build()
-                .expect("building a one-thread rayon pool"),
-        ));
-        OWN.set(Some(pool));
-        pool
-    });
+    let calls = CALLS.get().saturating_add(1);
+    CALLS.set(calls);
+    if calls < 2 || OWN_POOLS.fetch_add(1, Ordering::Relaxed) >= MAX_OWN_POOLS {
+        return rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .expect("building a one-thread rayon pool")
+            .install(work);
+    }
+    let pool: &'static ThreadPool = Box::leak(Box::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .use_current_thread()
+            .build()
+            .expect("building a one-thread rayon pool"),
+    ));
+    OWN.set(Some(pool));
     pool.install(work)
+}
+
+/// This process's pool of `n` threads, built on first use.
+fn shared_pool(n: usize) -> Arc<ThreadPool> {
+    let mut map = registry().pools.lock().unwrap_or_else(|e| e.into_inner());
+    map.entry(n)
+        .or_insert_with(|| {
+            Arc::new(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .thread_name(|i| format!("kleene-{i}"))
+                    .build()
+                    .expect("building a rayon pool"),
+            )
+        })
+        .clone()
+}
+
+/// The thread count [`with_threads`] runs on for a caller's `threads`.
+pub fn resolve_threads(threads: Option<usize>) -> usize {
+    threads
+        .filter(|&n| n > 0)
+        .unwrap_or_else(default_threads)
+        .min(MAX_THREADS)
 }
 
 /// Runs `work` on a pool of `threads` threads (`None` or 0: [`default_threads`]; capped at
 /// [`MAX_THREADS`]; callers validate user input with [`check_threads`]).
 pub fn with_threads<R: Send>(threads: Option<usize>, work: impl FnOnce() -> R + Send) -> R {
-    let n = threads
-        .filter(|&n| n > 0)
-        .unwrap_or_else(default_threads)
-        .min(MAX_THREADS);
+    let n = resolve_threads(threads);
     if n == 1 {
         return with_current_thread(work);
     }
-    let pool = {
-        let mut map = registry().pools.lock().unwrap_or_else(|e| e.into_inner());
-        map.entry(n)
-            .or_insert_with(|| {
-                Arc::new(
-                    rayon::ThreadPoolBuilder::new()
-                        .num_threads(n)
-                        .thread_name(|i| format!("kleene-{i}"))
-                        .build()
-                        .expect("building a rayon pool"),
-                )
-            })
-            .clone()
-    };
-    pool.install(work)
+    shared_pool(n).install(work)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_call_threads_build_no_pool_of_their_own() {
+        // Threads that call once run on a temporary pool (nothing leaked); parallel iterators
+        // inside still see one thread. A thread that calls again gets its own pool.
+        use rayon::prelude::*;
+        let one_thread = || {
+            with_threads(Some(1), || {
+                (0..100)
+                    .into_par_iter()
+                    .map(|_| rayon::current_num_threads())
+                    .max()
+            })
+        };
+        let has_own = || OWN.get().is_some();
+        for _ in 0..20 {
+            let once = std::thread::spawn(move || (one_thread(), has_own()));
+            assert_eq!(once.join().unwrap(), (Some(1), false));
+        }
+        let twice = std::thread::spawn(move || (one_thread(), one_thread(), has_own()));
+        let (a, b, own) = twice.join().unwrap();
+        assert_eq!((a, b), (Some(1), Some(1)));
+        // (unless 64 other threads of this test process got there first)
+        assert!(own || OWN_POOLS.load(Ordering::Relaxed) > MAX_OWN_POOLS);
+    }
 
     #[test]
     fn thread_counts_are_checked() {

@@ -189,8 +189,11 @@ pub fn generate<T: TokenId, S: RowSampler>(
         + 4 * shape.reals
         + 4;
     check_elements("batch", &[count, per_row.max(1)], 1)?;
+    // Zeroed allocations only (calloc: fresh pages cost nothing until touched); the label
+    // rows get their ignore index from the worker that fills them, so no serial pass over the
+    // output precedes the parallel region.
     let mut tokens = vec![T::default(); count * t];
-    let mut labels = vec![IGNORE; if shape.labels { count * t } else { 0 }];
+    let mut labels = vec![0i64; if shape.labels { count * t } else { 0 }];
     let mut ints = vec![0i8; count * shape.ints];
     let mut reals = vec![0f32; count * shape.reals];
     let mut lengths = vec![0u32; count];
@@ -214,6 +217,7 @@ pub fn generate<T: TokenId, S: RowSampler>(
                     buf.clear();
                     buf.resize(t, pad);
                     let mut length = t;
+                    lab.fill(IGNORE);
                     let row = Row {
                         tokens: &mut buf,
                         labels: lab,

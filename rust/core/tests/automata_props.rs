@@ -244,3 +244,34 @@ fn regbench_raw_automata_follow_the_procedure() {
     assert_eq!(*sizes.iter().min().unwrap(), 1);
     assert!(*sizes.iter().max().unwrap() <= 12);
 }
+
+#[test]
+fn uniform_tables_reused_between_calls_belong_to_the_right_automaton() {
+    // Alternating two automata (and two length ranges) through the table cache: every call
+    // gives what a first call gives, and only strings of its own automaton.
+    let even_a = Dfa::new(2, vec![1, 0, 0, 1], vec![true, false], 0).unwrap(); // even number of 0s
+    let no_b = Dfa::new(2, vec![0, NONE], vec![true], 0).unwrap(); // 0*
+    let key = StreamKey::new(3, 4);
+    let run = |d: &Dfa, lo: usize, hi: usize| {
+        let spec = LengthSpec {
+            min_len: lo,
+            max_len: hi,
+            pad: 2,
+        };
+        sample::<i32>(d, &Method::Uniform, spec, key, 0, 50, Some(1)).unwrap()
+    };
+    let first = [run(&even_a, 1, 30), run(&no_b, 1, 30), run(&even_a, 5, 30)];
+    for _ in 0..3 {
+        for (i, (d, lo)) in [(&even_a, 1), (&no_b, 1), (&even_a, 5)]
+            .into_iter()
+            .enumerate()
+        {
+            let again = run(d, lo, 30);
+            assert_eq!(again, first[i], "call {i}");
+            for (row, &len) in again.tokens.chunks(30).zip(&again.lengths) {
+                let word: Vec<u32> = row[..len as usize].iter().map(|&x| x as u32).collect();
+                assert!(d.accepts(&word) && len as usize >= lo);
+            }
+        }
+    }
+}

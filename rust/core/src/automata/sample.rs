@@ -15,6 +15,8 @@
 //! The length of item `i` is uniform over `min_len..=max_len` (for `Uniform`: over the lengths
 //! in that range with at least one accepted string). Output rows are padded with `pad`.
 
+use std::sync::{Arc, Mutex};
+
 use rand::Rng;
 use rayon::prelude::*;
 
@@ -77,25 +79,6 @@ pub fn below(rng: &mut ItemRng, n: u64) -> u64 {
     (m >> 64) as u64
 }
 
-/// A uniform draw in `0..n` for `n > 0` up to 2^128 - 1 (bit-mask rejection).
-pub(super) fn below_u128(rng: &mut ItemRng, n: u128) -> u128 {
-    if n <= u64::MAX as u128 {
-        return below(rng, n as u64) as u128;
-    }
-    let bits = 128 - (n - 1).leading_zeros();
-    let mask = if bits == 128 {
-        u128::MAX
-    } else {
-        (1u128 << bits) - 1
-    };
-    loop {
-        let x = ((rng.next_u64() as u128) << 64 | rng.next_u64() as u128) & mask;
-        if x < n {
-            return x;
-        }
-    }
-}
-
 /// A uniform float in [0, 1) with 53 random bits.
 #[inline(always)]
 fn unit(rng: &mut ItemRng) -> f64 {
@@ -153,7 +136,7 @@ pub fn sample<T: TokenId>(
         return Ok(Strings { tokens, lengths });
     }
     if let Sampler::Uniform(uniform) = &sampler {
-        if let (UniformDraw::Exact(ranks), true) = (&uniform.method, width > 0) {
+        if let (UniformDraw::Exact(ranks), true) = (&uniform.tables.method, width > 0) {
             with_threads(threads, || {
                 tokens
                     .par_chunks_mut(width * LANES)
@@ -375,6 +358,11 @@ fn stop_walk<T: TokenId>(
 /// would not fit in the memory cap.
 struct UniformSampler<'a> {
     dfa: &'a Dfa,
+    tables: Arc<UniformTables>,
+}
+
+/// What uniform sampling precomputes for an automaton and a length range.
+struct UniformTables {
     method: UniformDraw,
     /// Lengths in range with at least one accepted string.
     lengths: Vec<usize>,
@@ -386,37 +374,78 @@ enum UniformDraw {
     Log(Vec<f64>),
 }
 
+/// The last exact tables built (automaton, `min_len`, `max_len`), reused while the same
+/// request comes back, as a dataloader's repeated batches do. Only `try_lock` touches it, so a
+/// lock held across `fork()` merely disables the cache in the child.
+type CachedTables = (Dfa, usize, usize, Arc<UniformTables>);
+static UNIFORM_CACHE: Mutex<Option<CachedTables>> = Mutex::new(None);
+
+/// Tables larger than this are rebuilt per call rather than kept alive between calls.
+const MAX_CACHED_BYTES: usize = 16 << 20;
+
 impl<'a> UniformSampler<'a> {
     fn new(dfa: &'a Dfa, spec: &LengthSpec) -> Result<Self> {
-        let counts = CountTable::new(dfa, spec.max_len)?;
+        let key = (spec.min_len, spec.max_len);
+        if let Ok(cache) = UNIFORM_CACHE.try_lock() {
+            if let Some((d, lo, hi, tables)) = cache.as_ref() {
+                if (*lo, *hi) == key && d == dfa {
+                    let tables = tables.clone();
+                    return Ok(UniformSampler { dfa, tables });
+                }
+            }
+        }
+        let tables = Arc::new(UniformTables::new(dfa, spec)?);
+        if let UniformDraw::Exact(ranks) = &tables.method {
+            if ranks.bytes() <= MAX_CACHED_BYTES {
+                if let Ok(mut cache) = UNIFORM_CACHE.try_lock() {
+                    *cache = Some((dfa.clone(), key.0, key.1, tables.clone()));
+                }
+            }
+        }
+        Ok(UniformSampler { dfa, tables })
+    }
+}
+
+impl UniformTables {
+    fn new(dfa: &Dfa, spec: &LengthSpec) -> Result<Self> {
         let n = dfa.num_states();
-        let lengths: Vec<usize> = (spec.min_len..=spec.max_len)
-            .filter(|&l| !counts.get(n, l, dfa.start()).is_zero())
-            .collect();
+        let (method, lengths): (UniformDraw, Vec<usize>) = match RankTable::new(dfa, spec.max_len) {
+            Ok(ranks) => {
+                let lengths = (spec.min_len..=spec.max_len)
+                    .filter(|&l| ranks.has_strings(l))
+                    .collect();
+                (UniformDraw::Exact(ranks), lengths)
+            }
+            Err(too_large) => {
+                let counts = CountTable::new(dfa, spec.max_len)?;
+                if counts.is_exact() {
+                    return Err(too_large); // counts below 2^128 are sampled exactly or not at all
+                }
+                let lengths = (spec.min_len..=spec.max_len)
+                    .filter(|&l| !counts.get(n, l, dfa.start()).is_zero())
+                    .collect();
+                (UniformDraw::Log(counts.ln_values()), lengths)
+            }
+        };
         ensure(!lengths.is_empty(), "min_len", || {
             format!(
                 "the language has no string with length in {}..={}",
                 spec.min_len, spec.max_len
             )
         })?;
-        let method = match RankTable::new(dfa, spec.max_len, &counts)? {
-            Some(ranks) => UniformDraw::Exact(ranks),
-            None => UniformDraw::Log(counts.ln_values()),
-        };
-        Ok(UniformSampler {
-            dfa,
-            method,
-            lengths,
-        })
+        Ok(UniformTables { method, lengths })
     }
+}
 
+impl UniformSampler<'_> {
     fn pick_length(&self, rng: &mut ItemRng) -> usize {
-        self.lengths[below(rng, self.lengths.len() as u64) as usize]
+        let lengths = &self.tables.lengths;
+        lengths[below(rng, lengths.len() as u64) as usize]
     }
 
     fn draw<T: TokenId>(&self, rng: &mut ItemRng, row: &mut [T]) -> usize {
         let len = self.pick_length(rng);
-        match &self.method {
+        match &self.tables.method {
             UniformDraw::Exact(ranks) => {
                 let width = row.len();
                 ranks.draw_group(&[len], std::slice::from_mut(rng), row, width)

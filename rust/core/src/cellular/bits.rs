@@ -3,6 +3,8 @@
 //! Layout: cell `i` of a row is bit `i % 64` of word `i / 64` (LSB first); bits past the row's
 //! width in its last word are always 0.
 
+use std::mem::MaybeUninit;
+
 /// Number of `u64` words holding `width` cells.
 #[inline]
 pub fn words_for(width: usize) -> usize {
@@ -24,8 +26,7 @@ pub fn pack_row(cells: &[u8], out: &mut [u64]) {
         let mut w = 0u64;
         let mut bytes = chunk.chunks_exact(8);
         for (k, eight) in (&mut bytes).enumerate() {
-            let x = u64::from_le_bytes(eight.try_into().expect("8 bytes"));
-            w |= gather8(x) << (8 * k);
+            w |= gather8(eight) << (8 * k);
         }
         let base = chunk.len() - bytes.remainder().len();
         for (i, &c) in bytes.remainder().iter().enumerate() {
@@ -35,9 +36,15 @@ pub fn pack_row(cells: &[u8], out: &mut [u64]) {
     }
 }
 
+/// Eight cells (non-zero = alive) as the low eight bits of a word.
+#[inline(always)]
+pub fn gather8(eight: &[u8]) -> u64 {
+    gather8_word(u64::from_le_bytes(eight.try_into().expect("8 bytes")))
+}
+
 /// The eight bytes of `x` (little-endian) as eight bits: bit `i` set iff byte `i` is non-zero.
 #[inline(always)]
-fn gather8(x: u64) -> u64 {
+fn gather8_word(x: u64) -> u64 {
     const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
     // High bit of each byte set iff the byte is non-zero, then moved to the byte's bit 0.
     let ones = ((((x & LOW7) + LOW7) | x) & !LOW7) >> 7;
@@ -81,6 +88,34 @@ pub fn unpack_row(words: &[u64], out: &mut [u8]) {
     }
 }
 
+/// Unpacks a packed grid (`words_per_row` words per row) into rows of `width` bytes 0/1,
+/// written straight into (possibly uninitialised) output. The narrow-grid case (one word per
+/// row) is one flat loop over eight-cell groups, since per-row calls dominate small grids;
+/// other shapes go through [`unpack_row`] and `row` (a reusable buffer).
+pub fn unpack_grid(
+    packed: &[u64],
+    words_per_row: usize,
+    width: usize,
+    out: &mut [MaybeUninit<u8>],
+    row: &mut Vec<u8>,
+) {
+    if words_per_row == 1 && width.is_multiple_of(8) {
+        for (cells, &word) in out.chunks_exact_mut(width).zip(packed) {
+            let mut word = word;
+            for dst in cells.chunks_exact_mut(8) {
+                dst.write_copy_of_slice(&SPREAD[(word & 0xFF) as usize].to_le_bytes());
+                word >>= 8;
+            }
+        }
+        return;
+    }
+    row.resize(width, 0);
+    for (cells, words) in out.chunks_mut(width).zip(packed.chunks(words_per_row)) {
+        unpack_row(words, row);
+        cells.write_copy_of_slice(row);
+    }
+}
+
 /// Copies bits `start .. start + len` of `src` into `dst` starting at bit 0 (`dst` has
 /// `words_for(len)` words; bits past `len` are cleared).
 pub fn extract_bits(src: &[u64], start: usize, len: usize, dst: &mut [u64]) {
@@ -113,7 +148,7 @@ mod tests {
 
     #[test]
     fn pack_unpack_round_trip_and_extract() {
-        for width in [1usize, 7, 63, 64, 65, 130, 200] {
+        for width in [1usize, 7, 8, 32, 56, 63, 64, 65, 130, 200] {
             let cells: Vec<u8> = (0..width)
                 .map(|i| ((i * 7 + i / 3) % 3 == 0) as u8)
                 .collect();
@@ -134,6 +169,13 @@ mod tests {
             let mut back = vec![9u8; width];
             unpack_row(&words, &mut back);
             assert_eq!(back, cells);
+            // a grid of three such rows, through the grid path
+            let grid: Vec<u64> = words.iter().chain(&words).chain(&words).copied().collect();
+            let mut back3 = vec![MaybeUninit::new(9u8); 3 * width];
+            unpack_grid(&grid, words.len(), width, &mut back3, &mut Vec::new());
+            // SAFETY: every element was initialised (to 9, then overwritten).
+            let back3: Vec<u8> = back3.iter().map(|c| unsafe { c.assume_init() }).collect();
+            assert_eq!(back3, [&cells[..], &cells[..], &cells[..]].concat());
             for (start, len) in [(0, width), (width / 3, width - width / 3), (width - 1, 1)] {
                 let mut part = vec![0u64; words_for(len)];
                 extract_bits(&words, start, len, &mut part);

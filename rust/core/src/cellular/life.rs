@@ -5,12 +5,14 @@
 //! 0..8) and applies the rule as a multiplexer tree over (count bits, alive), so any of the
 //! 2^18 B/S rules runs at the same speed; Conway's B3/S23 has its own short formula.
 
+use std::mem::MaybeUninit;
+
 use rayon::prelude::*;
 
-use super::bits::{pack_row, tail_mask, unpack_row, words_for};
+use super::bits::{gather8, pack_row, tail_mask, unpack_grid, unpack_row, words_for};
 use crate::error::{ensure, KleeneError, Result};
 use crate::limits::{check_elements, check_work};
-use crate::pool::with_threads;
+use crate::pool::{resolve_threads, with_threads};
 
 /// Largest side of a grid.
 pub const MAX_SIDE: usize = 1 << 20;
@@ -312,8 +314,9 @@ impl Life {
             }
         }
         // First and last rows: neighbours wrap around (torus) or are dead.
-        let edge_rows = if h == 1 { vec![0] } else { vec![0, h - 1] };
-        for y in edge_rows {
+        let edges = [0, h - 1];
+        let edge_rows = if h == 1 { &edges[..1] } else { &edges[..] };
+        for &y in edge_rows {
             let neighbour = |r: Option<usize>, w: usize| match r {
                 Some(r) => (ones[r * nw + w], twos[r * nw + w]),
                 None => (0, 0),
@@ -361,8 +364,18 @@ pub fn pack_grids(life: &Life, cells: &[u8]) -> Result<Vec<u64>> {
     let nw = life.words();
     let total = check_elements("packed grids", &[count, life.height, nw], 8)?;
     let mut out = vec![0u64; total];
-    for (dst, src) in out.chunks_mut(nw).zip(cells.chunks(life.width)) {
-        pack_row(src, dst);
+    if nw == 1 && life.width.is_multiple_of(8) {
+        // narrow grids: one flat loop over eight-cell groups (per-row calls dominate)
+        for (word, row) in out.iter_mut().zip(cells.chunks_exact(life.width)) {
+            *word = row
+                .chunks_exact(8)
+                .enumerate()
+                .fold(0, |w, (k, eight)| w | gather8(eight) << (8 * k));
+        }
+    } else {
+        for (dst, src) in out.chunks_mut(nw).zip(cells.chunks(life.width)) {
+            pack_row(src, dst);
+        }
     }
     Ok(out)
 }
@@ -388,34 +401,47 @@ pub fn run_cells(
     )?;
     let per = check_elements("Life output", &[rows, h, w], 1)?;
     let total = check_elements("Life output", &[count, rows, h, w], 1)?;
-    let mut out = vec![0u8; total];
-    let nw = life.words();
-    with_threads(threads, || {
-        out.par_chunks_mut(per.max(1))
-            .zip(grids.par_chunks(gw))
-            .try_for_each(|(dst, grid)| {
-                let mut cur = grid.to_vec();
-                let mut next = vec![0u64; gw];
-                let mut scratch = LifeScratch::default();
-                for j in 0..rows {
-                    crate::interrupt::poll()?;
-                    if j > 0 {
-                        for g in 0..stride {
-                            if g % 1024 == 1023 {
-                                crate::interrupt::poll()?;
-                            }
-                            life.step_with(&cur, &mut next, &mut scratch);
-                            std::mem::swap(&mut cur, &mut next);
-                        }
+    // Written once, frame by frame, without zeroing first: the output is most of the work.
+    let mut out: Vec<u8> = Vec::with_capacity(total);
+    let (nw, frame_len) = (life.words(), h * w);
+    let run_grid = |row: &mut Vec<u8>, (dst, grid): (&mut [MaybeUninit<u8>], &[u64])| {
+        let mut cur = grid.to_vec();
+        let mut next = vec![0u64; gw];
+        let mut scratch = LifeScratch::default();
+        for (j, frame_out) in dst.chunks_exact_mut(frame_len.max(1)).enumerate() {
+            crate::interrupt::poll()?;
+            if j > 0 {
+                for g in 0..stride {
+                    if g % 1024 == 1023 {
+                        crate::interrupt::poll()?;
                     }
-                    let frame = &mut dst[j * h * w..(j + 1) * h * w];
-                    for (cells, packed) in frame.chunks_mut(w).zip(cur.chunks(nw)) {
-                        unpack_row(packed, cells);
-                    }
+                    life.step_with(&cur, &mut next, &mut scratch);
+                    std::mem::swap(&mut cur, &mut next);
                 }
-                Ok(())
-            })
-    })?;
+            }
+            unpack_grid(&cur, nw, w, frame_out, row);
+        }
+        Ok::<(), KleeneError>(())
+    };
+    let spare = &mut out.spare_capacity_mut()[..total];
+    if resolve_threads(threads) == 1 {
+        // On the calling thread, without a pool: cheapest for the small calls of one thread.
+        let mut row = Vec::new();
+        spare
+            .chunks_mut(per.max(1))
+            .zip(grids.chunks(gw))
+            .try_for_each(|job| run_grid(&mut row, job))?;
+    } else {
+        with_threads(threads, || {
+            spare
+                .par_chunks_mut(per.max(1))
+                .zip(grids.par_chunks(gw))
+                .try_for_each_init(Vec::new, |row, job| run_grid(row, job))
+        })?;
+    }
+    // SAFETY: the chunks cover `0..total` (`count` grids of `rows` frames of `frame_len`
+    // bytes) and every frame was written above; on an error we returned before this.
+    unsafe { out.set_len(total) };
     Ok(out)
 }
 
