@@ -768,7 +768,15 @@ def _sentencepiece_prefix(spec: dict) -> bytes | None:
     kinds = [st.get("type") for st in steps]
     pre = spec.get("pre_tokenizer") or {}
     if pre.get("type") == "Metaspace":
-        if steps or pre.get("replacement", "▁") != "▁" or pre.get("split", True):
+        if pre.get("split", True):
+            raise ValueError(
+                "invalid `tokenizer`: Metaspace(split=True) makes every ▁-started word its own "
+                "pre-token, so merges never cross a word start; the native SentencePiece BPE "
+                "merges across the whole text and would encode differently. Supported: "
+                "Metaspace(prepend_scheme='never', split=False); for split=True use "
+                "TokenizerModel.reencode(tokens, encoder) (validity by re-encoding, slow)"
+            )
+        if steps or pre.get("replacement", "▁") != "▁":
             raise ValueError(
                 "invalid `tokenizer`: only Metaspace(replacement='▁', split=False) without a "
                 "normalizer is supported"
