@@ -152,3 +152,12 @@ def test_python_next_byte_o200k(benchmark, o200k):
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)  # same algorithm, same answer
     declare(benchmark, group=GROUP_O200K, impl="python (same algorithm)", items=len(TEXT))
     benchmark.pedantic(python_run, args=(bpe, model, tok.eos_id), rounds=1, warmup_rounds=0)
+
+
+def test_kleene_next_byte_o200k_float32(benchmark, o200k):
+    """The same rows as float32 (a GPU softmax's usual dtype): read in place, widened exactly."""
+    tok, _, _ = o200k
+    model = table_model(random_rows(tok.vocab_size).astype(np.float32))
+    lm = ByteLM(model, tok, output="probs", cache_size=0)
+    declare(benchmark, group=GROUP_O200K + " (float32 rows)", impl="kleene", items=len(TEXT))
+    benchmark.pedantic(kleene_run, args=(lm,), rounds=20, warmup_rounds=1)

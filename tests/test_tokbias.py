@@ -549,3 +549,31 @@ def test_bad_ids_and_tokenizers_name_the_parameter():
         ByteLM(model, object())
     with pytest.raises(TypeError, match="`tokenizer`: expected a tokenizers.Tokenizer"):
         TokenizerModel.from_hf(object())
+
+
+def test_float32_and_strided_prob_rows_give_the_float64_answer():
+    """float32 rows are read in place and widened exactly: the result equals, bit for bit, the
+    one from the same rows converted to float64 by numpy; non-contiguous rows are copied."""
+    lm, strings, model, tok = setup("bpe", b"ab", 2, 8, 5)
+
+    def probs32(contexts):
+        return np.exp(model(contexts)).astype(np.float32)
+
+    def probs64(contexts):
+        return probs32(contexts).astype(np.float64)
+
+    def strided(contexts):  # Fortran order: rows are not contiguous
+        return np.asfortranarray(probs64(contexts))
+
+    runs = {}
+    for name, f in [("f32", probs32), ("f64", probs64), ("strided", strided)]:
+        state = ByteLM(f, tok, output="probs", cache_size=0, renormalize=False).state(b"")
+        out = []
+        for b in b"abba":
+            out.append(state.probs())
+            state.advance(b)
+        out.append(state.probs())
+        runs[name] = np.array(out)
+    np.testing.assert_array_equal(runs["f32"], runs["f64"])
+    np.testing.assert_array_equal(runs["strided"], runs["f64"])
+    np.testing.assert_allclose(runs["f64"][2], truth(strings, b"ab"), atol=1e-6)

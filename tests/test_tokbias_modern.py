@@ -415,3 +415,12 @@ def test_metaspace_that_prepends_is_refused():
     )
     with pytest.raises(ValueError, match="raw byte distribution is not defined"):
         TokenizerModel.from_hf(hf)
+
+
+def test_metaspace_split_is_refused_with_the_reason():
+    from tokenizers import pre_tokenizers
+
+    hf = sentencepiece_hf(7, metaspace=True)
+    hf.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="never", split=True)
+    with pytest.raises(ValueError, match=r"split=True\) makes every ▁-started word"):
+        TokenizerModel.from_hf(hf)

@@ -496,6 +496,8 @@ class ByteLM:
     Args:
         model: callable from a batch of contexts (a list of token-id lists) to next-token
             log-probabilities ``[B, V]`` (numpy or torch; ``V`` = ``tokenizer.vocab_size``).
+            Rows are read in place and kept while needed, so the model must return a fresh
+            array per call (not a buffer it writes into again later).
         tokenizer: the :class:`TokenizerModel` the model was trained with.
         eos_id: end-of-string token id (default: the tokenizer's).
         bos_id: if given, prepended to every context passed to ``model``.
@@ -562,7 +564,9 @@ class ByteLM:
         self.model_contexts = 0
 
     def _call(self, contexts: list[list[int]]) -> np.ndarray:
-        """Next-token probabilities ``[B, V]`` (float64) for ``contexts``, cached by context."""
+        """Next-token probabilities ``[B, V]`` for ``contexts``, cached by context (float64,
+        or float32 when the model gives float32 probabilities: the core reads those in place
+        and widens them exactly)."""
         keys = [tuple(c) for c in contexts]
         missing = [k for k in dict.fromkeys(keys) if k not in self._cache]
         fresh: dict[tuple[int, ...], np.ndarray] = {}
@@ -585,7 +589,9 @@ class ByteLM:
             batch = [[self.bos_id, *k] for k in keys]
         else:
             batch = [list(k) for k in keys]
-        out = _to_numpy(self.model(batch), call)
+        # exp and renormalisation stay in float64 so their results do not depend on the dtype.
+        keep_f32 = self.output == "probs" and not self.renormalize
+        out = _to_numpy(self.model(batch), call, keep_f32)
         expected = (len(keys), self.tokenizer.vocab_size)
         if out.shape != expected:
             raise ValueError(
@@ -762,7 +768,15 @@ def _sentencepiece_prefix(spec: dict) -> bytes | None:
     kinds = [st.get("type") for st in steps]
     pre = spec.get("pre_tokenizer") or {}
     if pre.get("type") == "Metaspace":
-        if steps or pre.get("replacement", "▁") != "▁" or pre.get("split", True):
+        if pre.get("split", True):
+            raise ValueError(
+                "invalid `tokenizer`: Metaspace(split=True) makes every ▁-started word its own "
+                "pre-token, so merges never cross a word start; the native SentencePiece BPE "
+                "merges across the whole text and would encode differently. Supported: "
+                "Metaspace(prepend_scheme='never', split=False); for split=True use "
+                "TokenizerModel.reencode(tokens, encoder) (validity by re-encoding, slow)"
+            )
+        if steps or pre.get("replacement", "▁") != "▁":
             raise ValueError(
                 "invalid `tokenizer`: only Metaspace(replacement='▁', split=False) without a "
                 "normalizer is supported"
@@ -909,10 +923,16 @@ def _check_id(name: str, value: Any, limit: int) -> None:
         raise ValueError(f"invalid `{name}`: {value} is outside the vocabulary [0, {limit})")
 
 
-def _to_numpy(out: Any, call: int) -> np.ndarray:
+def _to_numpy(out: Any, call: int, keep_f32: bool = False) -> np.ndarray:
+    """The model output as a float64 array (float32 kept as is when ``keep_f32``), without a
+    copy when it already is one."""
     if hasattr(out, "detach") and hasattr(out, "cpu"):  # a torch tensor, without importing torch
-        out = out.detach().cpu().double().numpy()
+        out = out.detach().cpu()
+        f32 = keep_f32 and str(out.dtype) == "torch.float32"
+        out = (out if f32 else out.double()).numpy()
     try:
+        if keep_f32 and isinstance(out, np.ndarray) and out.dtype == np.float32:
+            return out
         return np.asarray(out, dtype=np.float64)
     except (TypeError, ValueError) as err:
         raise TypeError(f"model call {call} returned {type(out).__name__}, not an array") from err

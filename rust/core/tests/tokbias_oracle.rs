@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use kleene_core::tokbias::bpe::{Bpe, PreTokenizer};
 use kleene_core::tokbias::cover::{CoverState, EOS_SYMBOL, SYMBOLS};
-use kleene_core::tokbias::model::{NextTokenModel, Options};
+use kleene_core::tokbias::model::{NextTokenModel, Options, Row};
 use kleene_core::tokbias::mpc::{mpc_distribution, naive_distribution};
 use kleene_core::tokbias::mpe::Mpe;
 use kleene_core::tokbias::vocab::Vocab;
@@ -141,7 +141,7 @@ impl NextTokenModel for Ideal {
     fn next_probs(
         &mut self,
         contexts: &[Vec<u32>],
-        sink: &mut dyn FnMut(usize, &[f64]) -> Result<()>,
+        sink: &mut dyn FnMut(usize, Box<dyn Row>) -> Result<()>,
     ) -> Result<()> {
         for (i, ctx) in contexts.iter().enumerate() {
             let z = self.prefix(ctx);
@@ -157,7 +157,7 @@ impl NextTokenModel for Ideal {
                     p
                 })
                 .collect();
-            sink(i, &row)?;
+            sink(i, Box::new(row))?;
         }
         Ok(())
     }

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use kleene_core::tokbias::bpe::{Bpe, PreTokenizer};
 use kleene_core::tokbias::cover::{CoverState, SYMBOLS};
-use kleene_core::tokbias::model::{NextTokenModel, Options};
+use kleene_core::tokbias::model::{NextTokenModel, Options, Row, Values};
 use kleene_core::tokbias::mpc::{mpc_distribution, naive_distribution};
 use kleene_core::tokbias::mpe::Mpe;
 use kleene_core::tokbias::vocab::Vocab;
@@ -224,43 +224,107 @@ impl NextTokenModel for PyModel<'_> {
     fn next_probs(
         &mut self,
         contexts: &[Vec<u32>],
-        sink: &mut dyn FnMut(usize, &[f64]) -> kleene_core::Result<()>,
+        sink: &mut dyn FnMut(usize, Box<dyn Row>) -> kleene_core::Result<()>,
     ) -> kleene_core::Result<()> {
         let py = self.f.py();
-        let called = (|| -> PyResult<PyReadonlyArray2<'_, f64>> {
+        let called = (|| -> PyResult<Vec<Box<dyn Row>>> {
             let batch = PyList::empty(py);
             for c in contexts {
                 batch.append(PyList::new(py, c)?)?;
             }
             let out = self.f.call1((batch,))?;
-            out.extract()
+            match out.extract::<PyReadonlyArray2<'_, f32>>() {
+                Ok(arr) => Ok(rows_in_place(&out, &arr)),
+                Err(_) => Ok(rows_in_place(
+                    &out,
+                    &out.extract::<PyReadonlyArray2<'_, f64>>()?,
+                )),
+            }
         })();
-        let arr = match called {
-            Ok(arr) => arr,
+        let rows = match called {
+            Ok(rows) => rows,
             Err(e) => {
                 let msg = e.to_string();
                 self.err.get_or_insert(e);
                 return Err(KleeneError::invalid("model", msg));
             }
         };
-        let view = arr.as_array();
-        if view.nrows() != contexts.len() {
+        if rows.len() != contexts.len() {
             return Err(KleeneError::invalid(
                 "model",
                 format!(
                     "returned {} rows for {} contexts",
-                    view.nrows(),
+                    rows.len(),
                     contexts.len()
                 ),
             ));
         }
-        for (i, row) in view.rows().into_iter().enumerate() {
-            match row.as_slice() {
-                Some(slice) => sink(i, slice)?,
-                None => sink(i, &row.to_vec())?,
-            }
+        for (i, row) in rows.into_iter().enumerate() {
+            sink(i, row)?;
         }
         Ok(())
+    }
+}
+
+/// The rows of the model's `[B, V]` output, read in place when the array is C-contiguous (the
+/// usual case), copied otherwise.
+fn rows_in_place<T>(owner: &Bound<'_, PyAny>, arr: &PyReadonlyArray2<'_, T>) -> Vec<Box<dyn Row>>
+where
+    T: numpy::Element + Copy + Send + Sync + 'static,
+    NumpyRow<T>: Row,
+    Vec<T>: Row,
+{
+    let view = arr.as_array();
+    let (n, width) = view.dim();
+    match arr.as_slice() {
+        Ok(all) if all.as_ptr().align_offset(std::mem::align_of::<T>()) == 0 => (0..n)
+            .map(|i| {
+                let row = &all[i * width..(i + 1) * width];
+                Box::new(NumpyRow {
+                    _owner: owner.clone().unbind(),
+                    ptr: row.as_ptr(),
+                    len: width,
+                }) as Box<dyn Row>
+            })
+            .collect(),
+        _ => view
+            .rows()
+            .into_iter()
+            .map(|row| Box::new(row.to_vec()) as Box<dyn Row>)
+            .collect(),
+    }
+}
+
+/// One row of a numpy array the model returned, read without a copy. Holding the array keeps
+/// its buffer alive; like the wrapper's cache, this relies on the model not writing into an
+/// array after returning it (documented on `ByteLM`).
+struct NumpyRow<T> {
+    _owner: Py<PyAny>,
+    ptr: *const T,
+    len: usize,
+}
+
+// SAFETY: the pointer is into the buffer of `_owner`, which is alive as long as the row and
+// only ever read through it.
+unsafe impl<T: Sync> Send for NumpyRow<T> {}
+unsafe impl<T: Sync> Sync for NumpyRow<T> {}
+
+impl<T> NumpyRow<T> {
+    fn slice(&self) -> &[T] {
+        // SAFETY: `ptr..ptr + len` lies in the live, aligned buffer of `_owner` (see above).
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+impl Row for NumpyRow<f64> {
+    fn values(&self) -> Values<'_> {
+        Values::F64(self.slice())
+    }
+}
+
+impl Row for NumpyRow<f32> {
+    fn values(&self) -> Values<'_> {
+        Values::F32(self.slice())
     }
 }
 

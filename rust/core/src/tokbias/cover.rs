@@ -22,6 +22,9 @@ pub const SYMBOLS: usize = 257;
 /// Index of end-of-string in a next-byte distribution.
 pub const EOS_SYMBOL: usize = 256;
 
+/// New contexts of one byte with their probabilities.
+type Opened = Vec<(Vec<u32>, f64)>;
+
 #[derive(Clone, Debug)]
 struct Group {
     context: Arc<Vec<u32>>,
@@ -115,16 +118,18 @@ impl CoverState {
     /// Appends byte `b`: moves the groups, opens new contexts (one batched model call) and
     /// prunes by beam / threshold, accounting for the dropped mass.
     pub fn advance(&mut self, model: &mut dyn NextTokenModel, b: u8) -> Result<()> {
-        let vocab = self.tok.vocab();
-        let mut moved = Vec::with_capacity(self.groups.len());
-        let mut opened: Vec<(Vec<u32>, f64)> = Vec::new();
+        let tok = self.tok.as_ref();
+        let vocab = tok.vocab();
+        // Each moved group's mass is computed once (it is a range sum over the row).
+        let mut moved: Vec<(Group, f64)> = Vec::with_capacity(self.groups.len());
+        let mut opened: Opened = Vec::new();
         for g in &self.groups {
             let Some(child) = vocab.child(g.node, b) else {
                 continue;
             };
             for &t in vocab.exact(child) {
                 let w = g.weight * g.dist.prob(vocab, t);
-                if w > 0.0 && self.tok.extends(&g.context, t) {
+                if w > 0.0 && tok.extends(&g.context, t) {
                     let mut ctx = Vec::with_capacity(g.context.len() + 1);
                     ctx.extend_from_slice(&g.context);
                     ctx.push(t);
@@ -135,12 +140,13 @@ impl CoverState {
                 node: child,
                 ..g.clone()
             };
-            if g.mass(self.tok.as_ref()) > 0.0 {
-                moved.push(g);
+            let mass = g.mass(tok);
+            if mass > 0.0 {
+                moved.push((g, mass));
             }
         }
-        let total = moved.iter().map(|g| g.mass(self.tok.as_ref())).sum::<f64>()
-            + opened.iter().map(|(_, w)| w).sum::<f64>();
+        let total =
+            moved.iter().map(|(_, m)| m).sum::<f64>() + opened.iter().map(|(_, w)| w).sum::<f64>();
         if total.is_nan() || total <= 0.0 {
             return Err(KleeneError::invalid(
                 "text",
@@ -153,16 +159,19 @@ impl CoverState {
         let (moved, opened) = self.prune(moved, opened);
         let contexts: Vec<Vec<u32>> = opened.iter().map(|(c, _)| c.clone()).collect();
         let dists = self.fetch(model, &contexts)?;
+        let tok = self.tok.as_ref();
         let mut groups = moved;
         for ((ctx, w), dist) in opened.into_iter().zip(dists) {
-            groups.push(Group {
+            let g = Group {
                 context: Arc::new(ctx),
                 weight: w,
                 node: ROOT,
                 dist,
-            });
+            };
+            let mass = g.mass(tok);
+            groups.push((g, mass));
         }
-        let kept: f64 = groups.iter().map(|g| g.mass(self.tok.as_ref())).sum();
+        let kept: f64 = groups.iter().map(|(_, m)| m).sum();
         self.dropped += (total - kept).max(0.0) * self.log_mass.exp();
         if kept.is_nan() || kept <= 0.0 {
             return Err(KleeneError::invalid(
@@ -173,24 +182,29 @@ impl CoverState {
                 ),
             ));
         }
-        groups.iter_mut().for_each(|g| g.weight /= kept);
+        self.groups = groups
+            .into_iter()
+            .map(|(mut g, _)| {
+                g.weight /= kept;
+                g
+            })
+            .collect();
         self.log_mass += kept.ln();
-        self.groups = groups;
         self.text.push(b);
         Ok(())
     }
 
-    /// Applies the beam width and threshold to the moved groups and the new contexts.
+    /// Applies the beam width and threshold to the moved groups (with their masses) and the
+    /// new contexts.
     fn prune(
         &self,
-        mut moved: Vec<Group>,
-        mut opened: Vec<(Vec<u32>, f64)>,
-    ) -> (Vec<Group>, Vec<(Vec<u32>, f64)>) {
+        mut moved: Vec<(Group, f64)>,
+        mut opened: Opened,
+    ) -> (Vec<(Group, f64)>, Opened) {
         if self.opts.beam == 0 && self.opts.threshold <= 0.0 {
             return (moved, opened);
         }
-        let tok = self.tok.as_ref();
-        let mut masses: Vec<f64> = moved.iter().map(|g| g.mass(tok)).collect();
+        let mut masses: Vec<f64> = moved.iter().map(|(_, m)| *m).collect();
         masses.extend(opened.iter().map(|(_, w)| *w));
         let total: f64 = masses.iter().sum();
         let mut cut = self.opts.threshold * total;
@@ -200,11 +214,8 @@ impl CoverState {
             cut = cut.max(sorted[self.opts.beam - 1]);
         }
         // Ties at the cut stay (the beam may then hold a few more groups than asked).
-        let n_moved = moved.len();
-        let mut keep = masses.iter().map(|&m| m >= cut);
-        moved.retain(|_| keep.next().unwrap());
-        let mut keep = masses[n_moved..].iter().map(|&m| m >= cut);
-        opened.retain(|_| keep.next().unwrap());
+        moved.retain(|(_, m)| *m >= cut);
+        opened.retain(|(_, w)| *w >= cut);
         (moved, opened)
     }
 

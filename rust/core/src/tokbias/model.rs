@@ -10,13 +10,83 @@ use crate::error::{KleeneError, Result};
 /// A token-level language model: next-token probabilities for a batch of contexts.
 /// Implemented in the binding crate by a Python callable.
 pub trait NextTokenModel {
-    /// Calls `sink(i, probs)` once for every context `i` (in any order), with its next-token
-    /// probabilities (length = vocabulary size). Rows are borrowed, so no copy is needed.
+    /// Calls `sink(i, row)` once for every context `i` (in any order), with its next-token
+    /// probabilities (length = vocabulary size). The distribution keeps the row as given,
+    /// so a row that borrows the model's own buffer is never copied.
     fn next_probs(
         &mut self,
         contexts: &[Vec<u32>],
-        sink: &mut dyn FnMut(usize, &[f64]) -> Result<()>,
+        sink: &mut dyn FnMut(usize, Box<dyn Row>) -> Result<()>,
     ) -> Result<()>;
+}
+
+/// One next-token row, owned or borrowed from the model's output buffer (the binding's numpy
+/// rows). The values must not change while the row is alive.
+pub trait Row: Send + Sync {
+    fn values(&self) -> Values<'_>;
+}
+
+impl std::fmt::Debug for dyn Row {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Row({} values)", self.values().len())
+    }
+}
+
+/// A row's values in the model's precision; `f32` values are widened on read, which is exact,
+/// so an `f32` row gives the same sums as its `f64` conversion.
+#[derive(Clone, Copy, Debug)]
+pub enum Values<'a> {
+    F32(&'a [f32]),
+    F64(&'a [f64]),
+}
+
+impl Values<'_> {
+    pub fn len(&self) -> usize {
+        match self {
+            Values::F32(r) => r.len(),
+            Values::F64(r) => r.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    #[inline]
+    pub fn get(&self, id: u32) -> f64 {
+        match self {
+            Values::F32(r) => f64::from(r[id as usize]),
+            Values::F64(r) => r[id as usize],
+        }
+    }
+
+    /// Sum of the values of `ids`, in order.
+    #[inline]
+    pub fn sum_of(&self, ids: &[u32]) -> f64 {
+        match self {
+            Values::F32(r) => ids.iter().map(|&t| f64::from(r[t as usize])).sum(),
+            Values::F64(r) => ids.iter().map(|&t| r[t as usize]).sum(),
+        }
+    }
+
+    fn to_f64(self) -> Vec<f64> {
+        match self {
+            Values::F32(r) => r.iter().map(|&p| f64::from(p)).collect(),
+            Values::F64(r) => r.to_vec(),
+        }
+    }
+}
+
+impl Row for Vec<f64> {
+    fn values(&self) -> Values<'_> {
+        Values::F64(self)
+    }
+}
+
+impl Row for Vec<f32> {
+    fn values(&self) -> Values<'_> {
+        Values::F32(self)
+    }
 }
 
 /// Prepares one distribution per context with a single model call (`call` names it in
@@ -89,7 +159,7 @@ impl Default for Options {
 /// ever descends below one child of the root, so one such range serves all its queries.
 #[derive(Debug)]
 pub struct Dist {
-    probs: Vec<f64>,
+    row: Box<dyn Row>,
     /// Mass of the byte tokens by first byte.
     first: [f64; 256],
     /// `(depth-1 node, prefix sums over its sorted range)`.
@@ -100,30 +170,32 @@ pub struct Dist {
 }
 
 impl Dist {
-    /// Prepares `probs` (checked: right length, finite, in [0, 1]) for the context.
+    /// Prepares `row` (checked: right length, finite, in [0, 1]) for the context. Without
+    /// masking the row is read once, in place.
     pub fn new(
         tok: &dyn Tokenizer,
         opts: &Options,
         context: &[u32],
-        probs: &[f64],
+        row: Box<dyn Row>,
         call: usize,
     ) -> Result<Self> {
         let vocab = tok.vocab();
-        check_len(vocab, probs, call)?;
-        let mut owned = Vec::with_capacity(probs.len());
-        let (invalid, raw_total, (first, rest, bad)) = if opts.mask_invalid {
-            owned.extend_from_slice(probs);
+        check_len(vocab, row.values(), call)?;
+        let (row, invalid, raw_total) = if opts.mask_invalid {
+            let mut owned = row.values().to_f64();
             let (invalid, raw_total) = mask(tok, opts, context, &mut owned);
-            let sums = first_byte_sums(vocab.first_bytes(), &owned, None);
-            (invalid, raw_total, sums)
+            (Box::new(owned) as Box<dyn Row>, invalid, raw_total)
         } else {
-            // One pass copies the row and sums it (the row is read once).
-            let sums = first_byte_sums(vocab.first_bytes(), probs, Some(&mut owned));
-            (0.0, f64::NAN, sums)
+            (row, 0.0, f64::NAN)
         };
-        let eos = opts.eos.map_or(0.0, |e| owned[e as usize]);
+        let values = row.values();
+        let (first, rest, bad) = match values {
+            Values::F32(r) => first_byte_sums(vocab.first_bytes(), r),
+            Values::F64(r) => first_byte_sums(vocab.first_bytes(), r),
+        };
+        let eos = opts.eos.map_or(0.0, |e| values.get(e));
         if bad || !(0.0..=1.0 + 1e-9).contains(&eos) {
-            return Err(bad_value(probs, call));
+            return Err(bad_value(values, call));
         }
         let total = if opts.mask_invalid {
             raw_total
@@ -141,7 +213,7 @@ impl Dist {
             ));
         }
         Ok(Dist {
-            probs: owned,
+            row,
             first,
             below: OnceLock::new(),
             eos,
@@ -152,7 +224,7 @@ impl Dist {
     /// Probability of token `id` (the end-of-string id included).
     #[inline]
     pub fn prob(&self, _vocab: &Vocab, id: u32) -> f64 {
-        self.probs[id as usize]
+        self.row.values().get(id)
     }
 
     /// Mass of the tokens starting with the node's string.
@@ -165,10 +237,7 @@ impl Dist {
         if hi - lo <= DIRECT_SUM_MAX && node != top {
             // A difference of two prefix sums loses ~1e-16 of the whole range's mass, which a
             // rare text magnifies after conditioning; small ranges are summed directly.
-            return vocab.sorted()[lo..hi]
-                .iter()
-                .map(|&t| self.probs[t as usize])
-                .sum();
+            return self.row.values().sum_of(&vocab.sorted()[lo..hi]);
         }
         if node == top {
             return self.first[vocab.bytes(vocab.sorted()[lo])[0] as usize];
@@ -180,10 +249,7 @@ impl Dist {
         if *built_for == top {
             (prefix[hi - top_lo] - prefix[lo - top_lo]).max(0.0)
         } else {
-            vocab.sorted()[lo..hi]
-                .iter()
-                .map(|&t| self.probs[t as usize])
-                .sum()
+            self.row.values().sum_of(&vocab.sorted()[lo..hi])
         }
     }
 
@@ -191,11 +257,8 @@ impl Dist {
         let (lo, hi) = vocab.range(node);
         let mut prefix = Vec::with_capacity(hi - lo + 1);
         prefix.push(0.0);
-        prefix.extend(
-            vocab.sorted()[lo..hi]
-                .iter()
-                .map(|&t| self.probs[t as usize]),
-        );
+        let values = self.row.values();
+        prefix.extend(vocab.sorted()[lo..hi].iter().map(|&t| values.get(t)));
         let mut acc = 0.0;
         for slot in prefix[1..].iter_mut() {
             acc += *slot;
@@ -210,16 +273,9 @@ impl Dist {
         let (lo, hi) = vocab.range(node);
         if hi - lo <= DIRECT_SUM_MAX && node != ROOT {
             let skip = vocab.exact(node).len();
-            return vocab.sorted()[lo + skip..hi]
-                .iter()
-                .map(|&t| self.probs[t as usize])
-                .sum();
+            return self.row.values().sum_of(&vocab.sorted()[lo + skip..hi]);
         }
-        let exact: f64 = vocab
-            .exact(node)
-            .iter()
-            .map(|&t| self.probs[t as usize])
-            .sum();
+        let exact = self.row.values().sum_of(vocab.exact(node));
         (self.node_sum(vocab, node) - exact).max(0.0)
     }
 
@@ -239,30 +295,22 @@ impl Dist {
 /// Sums by first byte in one sequential pass (four interleaved accumulators, so runs of ids
 /// with the same first byte do not serialise), the mass of the special ids, and a flag for
 /// values outside [0, 1].
-fn first_byte_sums(
-    first: &[u16],
-    probs: &[f64],
-    mut copy: Option<&mut Vec<f64>>,
-) -> ([f64; 256], f64, bool) {
+#[allow(clippy::manual_range_contains)] // `&` of two comparisons stays branch-free
+fn first_byte_sums<T: Copy + Into<f64>>(first: &[u16], probs: &[T]) -> ([f64; 256], f64, bool) {
     let mut lanes = [[0.0f64; 257]; 4];
     let mut ok = true;
-    let mut chunks = probs.chunks_exact(4).zip(first.chunks_exact(4));
-    for (p, f) in &mut chunks {
-        if let Some(out) = copy.as_deref_mut() {
-            out.extend_from_slice(p);
-        }
+    for (p, f) in probs.chunks_exact(4).zip(first.chunks_exact(4)) {
         for k in 0..4 {
+            let p: f64 = p[k].into();
             // Branch-free (NaN fails both comparisons).
-            ok &= (p[k] >= 0.0) & (p[k] <= 1.0 + 1e-9);
-            lanes[k][f[k] as usize] += p[k];
+            ok &= (p >= 0.0) & (p <= 1.0 + 1e-9);
+            lanes[k][f[k] as usize] += p;
         }
     }
     let tail = probs.len() / 4 * 4;
-    if let Some(out) = copy {
-        out.extend_from_slice(&probs[tail..]);
-    }
     for (p, &f) in probs[tail..].iter().zip(&first[tail..]) {
-        ok &= (*p >= 0.0) & (*p <= 1.0 + 1e-9);
+        let p: f64 = (*p).into();
+        ok &= (p >= 0.0) & (p <= 1.0 + 1e-9);
         lanes[0][f as usize] += p;
     }
     let bad = !ok;
@@ -274,7 +322,7 @@ fn first_byte_sums(
     (out, special, bad)
 }
 
-fn check_len(vocab: &Vocab, probs: &[f64], call: usize) -> Result<()> {
+fn check_len(vocab: &Vocab, probs: Values<'_>, call: usize) -> Result<()> {
     if probs.len() != vocab.len() {
         return Err(KleeneError::invalid(
             "model",
@@ -288,12 +336,11 @@ fn check_len(vocab: &Vocab, probs: &[f64], call: usize) -> Result<()> {
     Ok(())
 }
 
-fn bad_value(probs: &[f64], call: usize) -> KleeneError {
-    let (i, p) = probs
-        .iter()
-        .enumerate()
-        .find(|(_, p)| !(0.0..=1.0 + 1e-9).contains(*p))
-        .map_or((0, f64::NAN), |(i, p)| (i, *p));
+fn bad_value(probs: Values<'_>, call: usize) -> KleeneError {
+    let (i, p) = (0..probs.len() as u32)
+        .map(|i| (i, probs.get(i)))
+        .find(|(_, p)| !(0.0..=1.0 + 1e-9).contains(p))
+        .map_or((0, f64::NAN), |(i, p)| (i, p));
     KleeneError::invalid(
         "model",
         format!("call {call} returned probability {p} for token {i} (must be finite, in [0, 1])"),
