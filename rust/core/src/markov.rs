@@ -273,7 +273,13 @@ pub fn generate<T: TokenId>(
                 .par_chunks_mut(GROUP * t)
                 .enumerate()
                 .for_each(|(g, block)| {
-                    binary_group(cfg, fixed.as_ref(), key, start + (g * GROUP) as u64, block)
+                    binary_group(
+                        cfg,
+                        fixed.as_ref(),
+                        key,
+                        start.wrapping_add((g * GROUP) as u64),
+                        block,
+                    )
                 });
         });
     } else {
@@ -296,7 +302,7 @@ pub fn generate<T: TokenId>(
                         cfg,
                         fixed.as_ref(),
                         &inv_totals,
-                        key.item_rng(start + i as u64),
+                        key.item_rng(start.wrapping_add(i as u64)),
                         out,
                     );
                 });
@@ -376,13 +382,19 @@ fn binary_group<T: TokenId>(
                 bayes: None,
                 true_probs: None,
             };
-            sample_sequence(cfg, fixed, &[], key.item_rng(first + r as u64), out);
+            sample_sequence(
+                cfg,
+                fixed,
+                &[],
+                key.item_rng(first.wrapping_add(r as u64)),
+                out,
+            );
         }
         return;
     }
     let mask = (1usize << k) - 1;
     let mut draws: [U32Draws; GROUP] =
-        std::array::from_fn(|r| U32Draws::new(key.item_rng(first + r as u64)));
+        std::array::from_fn(|r| U32Draws::new(key.item_rng(first.wrapping_add(r as u64))));
     let mut rows: Vec<&mut [T]> = block.chunks_mut(len).collect();
     let mut state = [0usize; GROUP];
     for r in 0..GROUP {

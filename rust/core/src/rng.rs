@@ -36,7 +36,8 @@ impl StreamKey {
         StreamKey(mix64(self.0 ^ mix64(tag.wrapping_add(GOLDEN))))
     }
 
-    /// The generator of item `index`.
+    /// The generator of item `index`. Stream indices wrap modulo 2^64 (the Python boundary
+    /// keeps `start + count` below 2^64, so only direct core callers can reach the wrap).
     pub fn item_rng(self, index: u64) -> ItemRng {
         ItemRng::seed_from_u64(mix64(self.0 ^ mix64(index.wrapping_mul(GOLDEN) ^ GOLDEN)))
     }

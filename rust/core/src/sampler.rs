@@ -212,7 +212,7 @@ pub fn generate<T: TokenId, S: RowSampler>(
             .try_for_each_init(
                 Scratch::default,
                 |scratch, (i, ((((tok, lab), ints), reals), len))| {
-                    let mut dice = Dice::new(key.item_rng(start + i as u64));
+                    let mut dice = Dice::new(key.item_rng(start.wrapping_add(i as u64)));
                     let mut buf = std::mem::take(&mut scratch.row);
                     buf.clear();
                     buf.resize(t, pad);

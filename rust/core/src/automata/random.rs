@@ -122,7 +122,7 @@ pub fn regbench_dfas(
     Ok(with_threads(threads, || {
         (0..count)
             .into_par_iter()
-            .map(|i| regbench_dfa(cfg, &mut key.item_rng(start + i as u64)))
+            .map(|i| regbench_dfa(cfg, &mut key.item_rng(start.wrapping_add(i as u64))))
             .collect()
     }))
 }
@@ -330,7 +330,7 @@ pub fn episodes<T: TokenId>(
             .zip(lengths.par_iter_mut().zip(dfa_index.par_iter_mut()))
             .enumerate()
             .for_each(|(i, ((tok, st), (len, di)))| {
-                let mut rng = key.item_rng(start + i as u64);
+                let mut rng = key.item_rng(start.wrapping_add(i as u64));
                 let d = below(&mut rng, pool.len() as u64) as usize;
                 *di = d as i64;
                 *len = episode(&arcs[d], pool[d].start(), cfg, &mut rng, tok, st) as i64;

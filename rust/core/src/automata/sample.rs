@@ -129,7 +129,7 @@ pub fn sample<T: TokenId>(
                 .zip(lengths.par_chunks_mut(LANES))
                 .enumerate()
                 .for_each(|(g, (rows, lens))| {
-                    let first = start + (g * LANES) as u64;
+                    let first = start.wrapping_add((g * LANES) as u64);
                     arcs.walk_group(key, first, spec.min_len, spec.max_len, width, rows, lens);
                 })
         });
@@ -143,7 +143,7 @@ pub fn sample<T: TokenId>(
                     .zip(lengths.par_chunks_mut(LANES))
                     .enumerate()
                     .for_each(|(g, (rows, lens))| {
-                        let first = start + (g * LANES) as u64;
+                        let first = start.wrapping_add((g * LANES) as u64);
                         uniform.draw_group(ranks, key, first, rows, lens, width);
                     })
             });
@@ -156,7 +156,7 @@ pub fn sample<T: TokenId>(
             .zip(lengths.par_iter_mut())
             .enumerate()
             .try_for_each(|(i, (row, len))| {
-                let mut rng = key.item_rng(start + i as u64);
+                let mut rng = key.item_rng(start.wrapping_add(i as u64));
                 *len = sampler.draw(&mut rng, row)? as i64;
                 Ok::<(), KleeneError>(())
             })
@@ -466,7 +466,9 @@ impl UniformSampler<'_> {
         width: usize,
     ) {
         let lanes = lengths.len();
-        let mut rngs: Vec<ItemRng> = (0..lanes).map(|j| key.item_rng(first + j as u64)).collect();
+        let mut rngs: Vec<ItemRng> = (0..lanes)
+            .map(|j| key.item_rng(first.wrapping_add(j as u64)))
+            .collect();
         let lens: Vec<usize> = rngs.iter_mut().map(|rng| self.pick_length(rng)).collect();
         ranks.draw_group(&lens, &mut rngs, rows, width);
         for (out, &len) in lengths.iter_mut().zip(&lens) {
@@ -585,7 +587,7 @@ pub fn near_misses<T: TokenId>(
             .zip(pos_len.par_iter_mut().zip(neg_len.par_iter_mut()))
             .enumerate()
             .try_for_each(|(i, ((p, q), (pl, ql)))| {
-                let mut rng = key.item_rng(start + i as u64);
+                let mut rng = key.item_rng(start.wrapping_add(i as u64));
                 for _ in 0..MAX_TRIES {
                     p.fill(T::from_id(spec.pad));
                     let len = uniform.draw(&mut rng, p);

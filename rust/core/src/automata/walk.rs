@@ -76,7 +76,9 @@ impl UniformArcs {
     ) {
         let lanes = lengths.len();
         debug_assert!(lanes <= LANES);
-        let mut rngs: Vec<ItemRng> = (0..lanes).map(|j| key.item_rng(first + j as u64)).collect();
+        let mut rngs: Vec<ItemRng> = (0..lanes)
+            .map(|j| key.item_rng(first.wrapping_add(j as u64)))
+            .collect();
         let mut len = [0usize; LANES];
         let mut q = [self.start; LANES];
         let mut bits = [0u64; LANES];

@@ -262,7 +262,7 @@ pub fn initial_rows(init: &Init, count: usize, width: usize) -> Result<Vec<u64>>
                 format!("must be in [0, 1], got {p}")
             })?;
             for (i, row) in rows.chunks_mut(nw).enumerate() {
-                let mut rng = key.item_rng(start + i as u64);
+                let mut rng = key.item_rng(start.wrapping_add(i as u64));
                 fill_bernoulli(row, width, *p, &mut rng);
             }
         }

@@ -468,7 +468,7 @@ pub fn soup(
     let mut out = vec![0u8; total];
     let mut row = vec![0u64; words_for(width)];
     for (i, grid) in out.chunks_mut(per).enumerate() {
-        let mut rng = key.item_rng(start + i as u64);
+        let mut rng = key.item_rng(start.wrapping_add(i as u64));
         for cells in grid.chunks_mut(width) {
             super::eca::fill_bernoulli(&mut row, width, density, &mut rng);
             unpack_row(&row, cells);

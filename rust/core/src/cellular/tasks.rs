@@ -152,11 +152,11 @@ pub fn eca_batch(
             .par_chunks_mut(per.max(1))
             .enumerate()
             .map(|(i, dst)| {
-                let mut rng = key.item_rng(start + i as u64);
+                let mut rng = key.item_rng(start.wrapping_add(i as u64));
                 let traj = if cfg.trajectories > 0 {
                     rng.random_range(0..cfg.trajectories as u64)
                 } else {
-                    start + i as u64
+                    start.wrapping_add(i as u64)
                 };
                 let t0 = rng.random_range(lo as u64..=hi as u64) as usize;
                 let col0 = rng.random_range(0..=(cfg.width - cols) as u64) as usize;
@@ -262,7 +262,7 @@ pub fn life_batch(
             .zip(target.par_chunks_mut(per.max(1)))
             .enumerate()
             .map(|(i, (inp, tgt))| {
-                let mut rng = key.item_rng(start + i as u64);
+                let mut rng = key.item_rng(start.wrapping_add(i as u64));
                 let u: f64 = rng.random();
                 let d = cfg.density_low + (cfg.density_high - cfg.density_low) * u;
                 let mut grid = vec![0u64; life.grid_words()];

@@ -436,7 +436,7 @@ pub fn generate<T: TokenId>(
                 len: &mut u32,
                 lab: Option<LabelRows<'_>>| {
         let mut lab = lab;
-        let mut rng = U32Draws::new(key.item_rng(start + i as u64));
+        let mut rng = U32Draws::new(key.item_rng(start.wrapping_add(i as u64)));
         if let Some(n) = sampler.sample_fast(&mut rng, row, stack) {
             *len = n as u32;
             return Ok(());

@@ -184,7 +184,7 @@ pub fn generate(
     let mut tokens = vec![0u32; n];
     let fill = |i: usize, row: &mut [u32]| {
         let mut buf = Vec::with_capacity(length);
-        s.sample(&mut key.item_rng(start + i as u64), &mut buf);
+        s.sample(&mut key.item_rng(start.wrapping_add(i as u64)), &mut buf);
         row.copy_from_slice(&buf);
     };
     with_threads(threads, || {
