@@ -10,12 +10,7 @@ import numpy as np
 
 from .. import _core
 from ..batch import Batch, Vocabulary
-from ..tasks import (
-    Param,
-    Task,
-    at_least,
-    in_range,
-)
+from ..tasks import Param, Task, at_least, in_range
 
 MAX_LENGTH = 1 << 24
 """Longest sequence the samplers accept."""

@@ -8,17 +8,8 @@ from typing import Any
 import numpy as np
 
 from ..batch import Batch, Vocabulary
-from ..tasks import (
-    DTYPE,
-    Label,
-    Param,
-    in_range,
-    register,
-)
-from ._task import (
-    RecallTask,
-    length_param,
-)
+from ..tasks import DTYPE, Label, Param, in_range, register
+from ._task import RecallTask, length_param
 
 
 def _patterns_check(value: Any) -> str | None:

@@ -8,18 +8,8 @@ from typing import Any
 import numpy as np
 
 from ..batch import Batch, Vocabulary
-from ..tasks import (
-    DTYPE,
-    TARGETS,
-    Param,
-    at_least,
-    in_range,
-    item_label,
-    register,
-)
-from ._task import (
-    RecallTask,
-)
+from ..tasks import DTYPE, TARGETS, Param, at_least, in_range, item_label, register
+from ._task import RecallTask
 
 BOOLEAN_CLASSES = (
     "conjunction",

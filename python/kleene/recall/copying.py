@@ -6,20 +6,8 @@ import functools
 from typing import Any
 
 from ..batch import Vocabulary
-from ..tasks import (
-    ANSWERS,
-    DTYPE,
-    Param,
-    at_least,
-    in_range,
-    register,
-)
-from ._task import (
-    MAX_VOCAB,
-    RecallTask,
-    length_param,
-    numbered,
-)
+from ..tasks import ANSWERS, DTYPE, Param, at_least, in_range, register
+from ._task import MAX_VOCAB, RecallTask, length_param, numbered
 
 
 def _copy_params() -> tuple[Param, ...]:

@@ -5,19 +5,8 @@ from __future__ import annotations
 import functools
 
 from ..batch import Vocabulary
-from ..tasks import (
-    DTYPE,
-    TARGETS,
-    Param,
-    in_range,
-    register,
-)
-from ._task import (
-    RecallTask,
-    frac_noise_param,
-    noise_vocab_param,
-    numbered,
-)
+from ..tasks import DTYPE, TARGETS, Param, in_range, register
+from ._task import RecallTask, frac_noise_param, noise_vocab_param, numbered
 
 
 @register

@@ -6,22 +6,39 @@ import functools
 from typing import Any
 
 from ..batch import Vocabulary
-from ..tasks import (
-    ANSWERS,
-    DTYPE,
-    Param,
-    in_range,
-    register,
+from ..tasks import ANSWERS, DTYPE, Param, in_range, register
+from ._task import MAX_LENGTH, MAX_VOCAB, RecallTask
+
+_TARGETS = Param(
+    "targets",
+    "answer",
+    "answer (test targets) or next_token (training targets)",
+    str,
+    choices=("answer", "next_token"),
+    affects_data=False,
 )
-from ._task import (
-    MAX_LENGTH,
-    MAX_VOCAB,
-    RecallTask,
-)
+
+
+class _H3Task(RecallTask):
+    """H3's layout: ``.`` = 0, ordinary tokens ``1 .. V - 2``, ``=>`` = ``V - 1``; the core
+    takes every parameter but ``targets`` as is, and ``targets`` as ``all_targets``."""
+
+    label_specs = (ANSWERS,)
+
+    @functools.cached_property
+    def _core_params(self) -> dict[str, Any]:
+        core = {k: v for k, v in self._params.items() if k not in ("dtype", "targets")}
+        return {**core, "all_targets": self._params["targets"] == "next_token"}
+
+    @functools.cached_property
+    def vocab(self) -> Vocabulary:
+        v = self._params["vocab_size"]
+        tokens = (".",) + tuple(str(i) for i in range(v - 2)) + ("=>",)
+        return Vocabulary(tokens, joiner=" ")
 
 
 @register
-class InductionHeads(RecallTask):
+class InductionHeads(_H3Task):
     """Induction heads as in H3 (safari's ``synthetics.py``) and Mamba's evaluation.
 
     Vocabulary: 0 is H3's no-op ``.`` (unused), ordinary tokens ``1 .. V - 2``, ``V - 1`` the
@@ -33,7 +50,6 @@ class InductionHeads(RecallTask):
     """
 
     name = "induction_heads"
-    label_specs = (ANSWERS,)
     _core_name = "induction_heads"
     params = (
         Param("vocab_size", 20, "vocabulary V (H3: 20; Mamba: 16)", int, in_range(3, MAX_VOCAB)),
@@ -45,35 +61,13 @@ class InductionHeads(RecallTask):
             in_range(3, MAX_LENGTH),
             former="seq_len",
         ),
-        Param(
-            "targets",
-            "answer",
-            "answer (test targets) or next_token (training targets)",
-            str,
-            choices=("answer", "next_token"),
-            affects_data=False,
-        ),
+        _TARGETS,
         DTYPE,
     )
 
-    @functools.cached_property
-    def _core_params(self) -> dict[str, Any]:
-        p = self._params
-        return {
-            "vocab_size": p["vocab_size"],
-            "length": p["length"],
-            "all_targets": p["targets"] == "next_token",
-        }
-
-    @functools.cached_property
-    def vocab(self) -> Vocabulary:
-        v = self._params["vocab_size"]
-        tokens = (".",) + tuple(str(i) for i in range(v - 2)) + ("=>",)
-        return Vocabulary(tokens, joiner=" ")
-
 
 @register
-class AssociativeRecall(RecallTask):
+class AssociativeRecall(_H3Task):
     """H3's associative recall (safari's ``generate_assoc_recall``, one-token keys).
 
     Ids as :class:`InductionHeads`: ``.`` = 0, ordinary ``1 .. V - 2`` (keys the lower half,
@@ -86,7 +80,6 @@ class AssociativeRecall(RecallTask):
     """
 
     name = "associative_recall"
-    label_specs = (ANSWERS,)
     _core_name = "associative_recall"
     params = (
         Param("vocab_size", 20, "vocabulary V (H3: 20 or 10)", int, in_range(4, MAX_VOCAB)),
@@ -99,29 +92,6 @@ class AssociativeRecall(RecallTask):
             former="seq_len",
         ),
         Param("allow_dot", False, "query keys that were not shown (answer '.')", bool),
-        Param(
-            "targets",
-            "answer",
-            "answer (test targets) or next_token (training targets)",
-            str,
-            choices=("answer", "next_token"),
-            affects_data=False,
-        ),
+        _TARGETS,
         DTYPE,
     )
-
-    @functools.cached_property
-    def _core_params(self) -> dict[str, Any]:
-        p = self._params
-        return {
-            "vocab_size": p["vocab_size"],
-            "length": p["length"],
-            "allow_dot": p["allow_dot"],
-            "all_targets": p["targets"] == "next_token",
-        }
-
-    @functools.cached_property
-    def vocab(self) -> Vocabulary:
-        v = self._params["vocab_size"]
-        tokens = (".",) + tuple(str(i) for i in range(v - 2)) + ("=>",)
-        return Vocabulary(tokens, joiner=" ")

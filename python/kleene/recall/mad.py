@@ -9,23 +9,8 @@ import numpy as np
 
 from .. import _core
 from ..batch import Vocabulary
-from ..tasks import (
-    ANSWERS,
-    DTYPE,
-    TARGETS,
-    Param,
-    in_range,
-    item_label,
-    register,
-)
-from ._task import (
-    MAX_LENGTH,
-    MAX_VOCAB,
-    RecallTask,
-    frac_noise_param,
-    noise_vocab_param,
-    numbered,
-)
+from ..tasks import ANSWERS, DTYPE, TARGETS, Param, in_range, item_label, register
+from ._task import MAX_LENGTH, MAX_VOCAB, RecallTask, frac_noise_param, noise_vocab_param, numbered
 
 
 class _MadRecall(RecallTask):

@@ -5,20 +5,8 @@ from __future__ import annotations
 import functools
 
 from ..batch import Vocabulary
-from ..tasks import (
-    ANSWERS,
-    DTYPE,
-    Param,
-    at_least,
-    in_range,
-    register,
-)
-from ._task import (
-    MAX_VOCAB,
-    RecallTask,
-    length_param,
-    numbered,
-)
+from ..tasks import ANSWERS, DTYPE, Param, at_least, in_range, register
+from ._task import MAX_VOCAB, RecallTask, length_param, numbered
 
 
 @register
