@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
 import pytest
+
+IN_CI = os.environ.get("CI") == "true"
+"""Under CI nothing the test extra or ../shared/data provides may be missing: a missing
+module or data file fails instead of skipping (only the GPU-only tests skip)."""
+
+if IN_CI:
+
+    def _import_or_fail(modname: str, *args: object, **kwargs: object) -> object:
+        return importlib.import_module(modname)
+
+    pytest.importorskip = _import_or_fail  # type: ignore[assignment]
 
 # Without a GPU, Triton kernels run in the interpreter. Triton reads this when it is first
 # imported, so it must be set before any test module imports triton.
@@ -17,10 +29,14 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
 def shared_data(*parts: str) -> Path:
-    """A file under ../shared/data, or a skip (with the reason) when it is absent."""
+    """A file under ../shared/data; when it is absent, a skip (with the reason), or a failure
+    under CI."""
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"test data {path} is absent (it lives outside the project, in ../shared/data)")
+        reason = f"test data {path} is absent (it lives outside the project, in ../shared/data)"
+        if IN_CI:
+            pytest.fail(reason)
+        pytest.skip(reason)
     return path
 
 
