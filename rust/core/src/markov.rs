@@ -476,10 +476,8 @@ fn sample_sequence<T: TokenId>(
     // Labels are output-aligned: position `t` holds the distribution of token `t + 1`. Where a
     // new chain starts at `s`, position `s - 1` is written from the new chain; a chain that
     // would start right after the sequence is drawn too, so the last position is exact.
-    let mut starts = segments(cfg, k).map(Some).collect::<Vec<_>>();
-    if labelled && len > 0 && starts_chain(cfg, k, len) {
-        starts.push(None);
-    }
+    let chain_after = labelled && len > 0 && starts_chain(cfg, k, len);
+    let starts = segments(cfg, k).map(Some).chain(chain_after.then_some(None));
     for range in starts {
         if fixed.is_none() {
             chain.redraw(cfg.alpha, v, draws.rng_mut());
