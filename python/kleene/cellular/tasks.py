@@ -34,7 +34,6 @@ from ..tasks import DTYPE, TARGETS, Param, Task, in_range, item_label, register
 from .eca import BOUNDARIES
 from .life import LIFE_BOUNDARIES
 
-DTYPES = ("uint8", "uint16", "int16", "int32", "int64")
 MAX_CELLS = 1 << 24
 
 

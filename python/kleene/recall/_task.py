@@ -18,8 +18,6 @@ MAX_LENGTH = 1 << 24
 MAX_VOCAB = 1 << 20
 """Largest vocabulary of the token tasks (every id has a string for decoding)."""
 
-DTYPE_MAX = {"uint8": 255, "uint16": 65535, "int16": 32767, "int32": 2**31 - 1, "int64": 2**63 - 1}
-
 
 def length_param(default: int, doc: str, former: str | None = None) -> Param:
     return Param("length", default, doc, int, in_range(1, MAX_LENGTH), former=former)
@@ -61,7 +59,7 @@ class RecallTask(Task):
     def _check(self) -> None:
         vocab_size = self._sampler.vocab_size
         dtype = self._params["dtype"]
-        if vocab_size - 1 > DTYPE_MAX[dtype]:
+        if vocab_size - 1 > np.iinfo(dtype).max:
             raise ValueError(
                 f"parameter `dtype` {dtype!r} cannot hold token ids up to {vocab_size - 1}"
             )
