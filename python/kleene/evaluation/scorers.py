@@ -524,8 +524,7 @@ class LabelScorer(Scorer):
     )
 
     def update(self, batch: Batch, logp: np.ndarray) -> None:
-        name = "reconstruction" if self.task.name == "compression" else "targets"
-        labels = batch.labels[name]
+        labels = batch.labels.get("targets", batch.labels.get("reconstruction"))
         mask = labels != IGNORE_INDEX
         correct = logp.argmax(-1) == labels
         self._add("accuracy", correct.astype(np.float64), mask)
