@@ -20,6 +20,17 @@ pytest.importorskip("torch")
 EPOCHS = 50
 TIMEOUT_S = 150
 
+# One task of every family, built inside each subprocess script.
+FAMILIES = """FAMILIES = [
+    tasks.get("markov", length=16),
+    tasks.get("parity", max_length=12),
+    tasks.get("cfg3", grammar="cfg3b"),
+    tasks.get("life", size=12, horizon=2),
+    tasks.get("eca", width=64, sample_width=16, seq_length=8, horizon=64),
+    tasks.get("mqar", vocab_size=64, length=32),
+    tasks.get("dyck", length=16),
+]"""
+
 SCRIPT = textwrap.dedent(
     """
     import sys, threading
@@ -29,15 +40,7 @@ SCRIPT = textwrap.dedent(
     from kleene import tasks
     from kleene.data import TaskDataset
 
-    FAMILIES = [
-        tasks.get("markov", length=16),
-        tasks.get("parity", max_length=12),
-        tasks.get("cfg3", grammar="cfg3b"),
-        tasks.get("life", size=12, horizon=2),
-        tasks.get("eca", width=64, sample_width=16, seq_length=8, horizon=64),
-        tasks.get("mqar", vocab_size=64, length=32),
-        tasks.get("dyck", length=16),
-    ]
+    {families}
     EPOCHS = int(sys.argv[1])
 
     class Mixed(Dataset):
@@ -72,7 +75,7 @@ SCRIPT = textwrap.dedent(
     stop.set()
     print("epochs", EPOCHS, "families", len(FAMILIES))
     """
-)
+).replace("{families}", FAMILIES)
 
 
 def test_fork_workers_while_parent_threads_generate():
@@ -99,15 +102,7 @@ FORK_LOOP = textwrap.dedent(
     import os, signal, sys, threading, time
     from kleene import tasks
 
-    FAMILIES = [
-        tasks.get("markov", length=16),
-        tasks.get("parity", max_length=12),
-        tasks.get("cfg3", grammar="cfg3b"),
-        tasks.get("life", size=12, horizon=2),
-        tasks.get("eca", width=64, sample_width=16, seq_length=8, horizon=64),
-        tasks.get("mqar", vocab_size=64, length=32),
-        tasks.get("dyck", length=16),
-    ]
+    {families}
     stop = threading.Event()
     def hammer(task):
         while not stop.is_set():
@@ -131,7 +126,7 @@ FORK_LOOP = textwrap.dedent(
     stop.set()
     print("hung", hung)
     """
-)
+).replace("{families}", FAMILIES)
 
 
 def test_raw_forks_while_parent_threads_generate():
